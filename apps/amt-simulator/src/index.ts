@@ -1,0 +1,1 @@
+export { deviceAddress, MAX_DEVICES } from './address.js';
