@@ -1,4 +1,55 @@
-export { AmtSoapError } from './errors.js';
-
-/** The SOAP 1.1 envelope namespace legacy AMT speaks. */
-export const SOAP_ENVELOPE_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+export {
+  type Base64Input,
+  type GeneralInfoApi,
+  type InterfaceSettings,
+  type Ipv4Parameters,
+  type NetworkAdministrationApi,
+  type NetworkTimeApi,
+  type PowerPackagesApi,
+  type RemoteControlApi,
+  type RemoteControlCapabilities,
+  type RemoteControlRequest,
+  type SecurityAdministrationApi,
+  type SoapCallOptions,
+  SoapClient,
+  type SoapClientOptions,
+  type UserAclEntry,
+} from './client.js';
+export {
+  buildSoapFault,
+  buildSoapRequest,
+  buildSoapResponse,
+  type ParsedSoapRequest,
+  type ParseSoapRequestOptions,
+  parseSoapRequest,
+  parseSoapResponse,
+  type SoapRequestRef,
+  soapAction,
+} from './codec.js';
+export {
+  AmtSoapError,
+  type AmtSoapErrorCode,
+  AmtSoapFaultError,
+  AmtSoapHttpError,
+  AmtSoapInputError,
+  AmtSoapParseError,
+  type AmtSoapParseReason,
+  AmtSoapStatusError,
+  AmtSoapTooLargeError,
+  AmtSoapTransportError,
+} from './errors.js';
+export {
+  SOAP_SCHEMA,
+  type SoapField,
+  type SoapMethodShape,
+  type SoapScalarType,
+  type SoapServiceName,
+  type SoapServiceShape,
+  type SoapStructType,
+  type SoapValueType,
+  soapMethodShape,
+  soapNamespace,
+  soapServiceShape,
+} from './schema.js';
+export { PT_STATUS, ptStatusName } from './status.js';
+export { SOAP_ENVELOPE_NS } from './xml.js';
