@@ -1,4 +1,9 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base.js';
 
-export default defineConfig(packageBuild);
+// The library entry plus the `oobkit-pki` bin; declarations only for the library.
+export default defineConfig({
+  ...packageBuild,
+  entry: ['src/index.ts', 'src/cli.ts'],
+  dts: { entry: 'src/index.ts' },
+});
