@@ -1,0 +1,126 @@
+/** Typed bindings of the CIM_ classes the provisioning flows use (amt-protocol.md §5, §10). */
+import type { WsmanClient } from '../client.js';
+import { REQUEST_STATE_CHANGE_RETURN_VALUES } from '../pt-status.js';
+import type { TypedProperties } from '../schema.js';
+import type { Selectors } from '../values.js';
+import { defineClass, instanceOps, invokeMethod } from './common.js';
+
+/** CIM_WiFiEndpointSettings.AuthenticationMethod (§10). */
+export const WIFI_AUTHENTICATION_METHOD = {
+  OTHER: 1,
+  OPEN: 2,
+  SHARED_KEY: 3,
+  WPA_PSK: 4,
+  WPA_IEEE8021X: 5,
+  WPA2_PSK: 6,
+  WPA2_IEEE8021X: 7,
+  WPA3_SAE: 32768,
+  WPA3_OWE: 32769,
+} as const;
+
+/** CIM_WiFiEndpointSettings.EncryptionMethod (§10). */
+export const WIFI_ENCRYPTION_METHOD = {
+  OTHER: 1,
+  WEP: 2,
+  TKIP: 3,
+  CCMP: 4,
+  NONE: 5,
+  GCMP_256: 32768,
+} as const;
+
+export const WIFI_ENDPOINT_SETTINGS = defineClass(
+  'CIM_WiFiEndpointSettings',
+  {
+    AuthenticationMethod: 'number',
+    BSSType: 'number',
+    ElementName: 'string',
+    EncryptionMethod: 'number',
+    InstanceID: 'string',
+    KeyIndex: 'number',
+    Keys: 'string[]',
+    PSKPassPhrase: 'string',
+    PSKValue: 'string',
+    Priority: 'number',
+    SSID: 'string',
+  },
+  { keys: ['InstanceID'] },
+);
+/** A wireless profile. `PSKPassPhrase` (8–63) only with WPA/WPA2 PSK; `Priority` 1–255, unique. */
+export interface WiFiEndpointSettings extends TypedProperties<typeof WIFI_ENDPOINT_SETTINGS.properties> {}
+
+const wifiEndpointSettings = {
+  ...instanceOps<WiFiEndpointSettings>(WIFI_ENDPOINT_SETTINGS),
+  /** Deletes a profile by InstanceID. */
+  async deleteById(client: WsmanClient, instanceId: string): Promise<void> {
+    return client.delete(WIFI_ENDPOINT_SETTINGS.resourceUri, { selectors: { InstanceID: instanceId } });
+  },
+};
+
+/** CIM_WiFiPort.RequestStateChange values (§10). */
+export const WIFI_PORT_STATE = { OFF: 3, ON_IN_S0: 32768, ON_IN_S0_AND_SX_AC: 32769 } as const;
+
+export const WIFI_PORT = defineClass(
+  'CIM_WiFiPort',
+  {
+    CreationClassName: 'string',
+    DeviceID: 'string',
+    ElementName: 'string',
+    EnabledState: 'number',
+    HealthState: 'number',
+    LinkTechnology: 'number',
+    OperationalStatus: 'number[]',
+    PermanentAddress: 'string',
+    PortType: 'number',
+    RequestedState: 'number',
+    SystemCreationClassName: 'string',
+    SystemName: 'string',
+  },
+  {
+    keys: ['CreationClassName', 'DeviceID', 'SystemCreationClassName', 'SystemName'],
+    methods: {
+      RequestStateChange: {
+        input: { RequestedState: 'number' },
+        output: {},
+        returnValueNames: REQUEST_STATE_CHANGE_RETURN_VALUES,
+      },
+    },
+  },
+);
+/** CIM_WiFiPort: its existence means AMT has wireless. */
+export interface WiFiPort extends TypedProperties<typeof WIFI_PORT.properties> {}
+
+const wifiPort = {
+  ...instanceOps<WiFiPort>(WIFI_PORT),
+  async requestStateChange(
+    client: WsmanClient,
+    requestedState: number,
+    selectors?: Selectors,
+  ): Promise<void> {
+    await invokeMethod(
+      client,
+      WIFI_PORT,
+      'RequestStateChange',
+      { RequestedState: requestedState },
+      selectors ? { selectors } : {},
+    );
+  },
+};
+
+export const SOFTWARE_IDENTITY = defineClass(
+  'CIM_SoftwareIdentity',
+  { InstanceID: 'string', IsEntity: 'boolean', VersionString: 'string' },
+  { keys: ['InstanceID'] },
+);
+export interface SoftwareIdentity extends TypedProperties<typeof SOFTWARE_IDENTITY.properties> {}
+
+const softwareIdentity = {
+  ...instanceOps<SoftwareIdentity>(SOFTWARE_IDENTITY),
+  /** The AMT firmware version (VersionString of the instance `AMT`), undefined if absent. */
+  async amtVersion(client: WsmanClient): Promise<string | undefined> {
+    const all = await softwareIdentity.enumerate(client);
+    return all.find((s) => s.InstanceID === 'AMT')?.VersionString;
+  },
+};
+
+/** The CIM_ class bindings. */
+export const cim = { wifiEndpointSettings, wifiPort, softwareIdentity };
