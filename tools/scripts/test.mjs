@@ -20,7 +20,8 @@ for (const r of reportPaths) rmSync(r.path, { force: true });
 // Real third-party peers (wsl, amttool, curl, openssl) come from Debian packages; install the
 // missing ones when we can. Suites that need a missing one fail under CI=true, skip otherwise.
 const deps = spawnSync('bash', [join(root, 'tools/scripts/system-deps.sh')], { stdio: 'inherit' });
-if (deps.status !== 0) console.warn('system packages missing: the interop suites will skip (or fail under CI=true)');
+if (deps.status !== 0)
+  console.warn('system packages missing: the interop suites will skip (or fail under CI=true)');
 
 const extra = process.argv.slice(2);
 const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', ...extra], {
