@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DigestError } from './errors.js';
 import {
   buildAuthorization,
+  canonicalAlgorithmName,
   type DigestAuthorization,
   type DigestChallengeInit,
   formatChallenge,
@@ -335,5 +336,14 @@ describe('properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('names that collide with object prototype keys', () => {
+  it('keeps `__proto__` and `constructor` as plain unknown algorithm names', () => {
+    expect(canonicalAlgorithmName('__proto__')).toBe('__proto__');
+    expect(canonicalAlgorithmName('constructor')).toBe('constructor');
+    const fields = { username: 'u', realm: 'r', nonce: 'n', uri: '/', response: 'x', algorithm: '__proto__' };
+    expect(parseAuthorization(buildAuthorization(fields))).toEqual(fields);
   });
 });

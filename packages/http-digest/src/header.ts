@@ -53,18 +53,19 @@ interface RawChallenge {
   duplicate?: string;
 }
 
-const KNOWN_ALGORITHMS: Record<string, string> = {
-  md5: 'MD5',
-  'md5-sess': 'MD5-sess',
-  'sha-256': 'SHA-256',
-  'sha-256-sess': 'SHA-256-sess',
-  'sha-512-256': 'SHA-512-256',
-  'sha-512-256-sess': 'SHA-512-256-sess',
-};
+// A Map, not an object literal: a peer-chosen name such as `__proto__` must not hit a prototype.
+const KNOWN_ALGORITHMS: ReadonlyMap<string, string> = new Map([
+  ['md5', 'MD5'],
+  ['md5-sess', 'MD5-sess'],
+  ['sha-256', 'SHA-256'],
+  ['sha-256-sess', 'SHA-256-sess'],
+  ['sha-512-256', 'SHA-512-256'],
+  ['sha-512-256-sess', 'SHA-512-256-sess'],
+]);
 
 /** `MD5`, `sha-256-SESS`… → canonical spelling; unknown names are returned unchanged. */
 export function canonicalAlgorithmName(name: string): string {
-  return KNOWN_ALGORITHMS[name.toLowerCase()] ?? name;
+  return KNOWN_ALGORITHMS.get(name.toLowerCase()) ?? name;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
