@@ -2,7 +2,7 @@
 # Debian packages the test suites use (real third-party peers). Installs only what is missing,
 # and only when it can (root with apt-get); otherwise says what to install.
 set -euo pipefail
-NEEDED=(${OOBKIT_SYSTEM_PACKAGES:-openssl curl wget wsl amtterm libsoap-lite-perl})
+NEEDED=(${OOBKIT_SYSTEM_PACKAGES:-openssl curl wget uuid-runtime wsl amtterm libsoap-lite-perl})
 missing=()
 for p in "${NEEDED[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,38 @@
+/**
+ * The PT_STATUS / ReturnValue numbers the simulated firmware answers (amt-protocol.md §6, §10).
+ * Kept here by name so the operations read clearly; the client packages export the same table.
+ */
+export const PT = {
+  SUCCESS: 0x0,
+  INTERNAL_ERROR: 0x1,
+  NOT_READY: 0x2,
+  INVALID_PT_MODE: 0x3,
+  NOT_PERMITTED: 0x10,
+  MAX_LIMIT_REACHED: 0x17,
+  AUTHENTICATION_FAILED: 0x19,
+  INVALID_DOMAIN_NAME: 0x1c,
+  INVALID_PROVISIONING_STATE: 0x20,
+  INVALID_TIME: 0x22,
+  INVALID_INDEX: 0x23,
+  INVALID_PARAMETER: 0x24,
+  FLASH_WRITE_LIMIT_EXCEEDED: 0x26,
+  CERTIFICATE_NOT_READY: 0x31,
+  INVALID_HANDLE: 0x805,
+  INVALID_PASSWORD: 0x806,
+  INVALID_REALM: 0x807,
+  DATA_MISSING: 0x809,
+  DUPLICATE: 0x80a,
+  PKI_MISSING_KEYS: 0x80c,
+  INVALID_KEY: 0x80e,
+  INVALID_CERT: 0x80f,
+  CERT_KEY_NOT_MATCH: 0x810,
+  MAX_KERB_DOMAIN_REACHED: 0x811,
+  UNSUPPORTED: 0x812,
+  INVALID_PRIORITY: 0x813,
+  NOT_FOUND: 0x814,
+  INVALID_CREDENTIALS: 0x815,
+  INVALID_PASSPHRASE: 0x816,
+  BLOCKING_COMPONENT: 0x81c,
+} as const;
+
+export type PtStatus = (typeof PT)[keyof typeof PT];
