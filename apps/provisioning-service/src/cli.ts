@@ -1,11 +1,736 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type CertificateBody, publicCertificate } from './api/views.js';
+import { type DeepPartial, resolveConfig, type ServiceConfig } from './config.js';
+import { parseComputersCsv } from './csv.js';
+import { fileKeyProvider } from './secrets/index.js';
+import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
+import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type {
+  DeviceRecord,
+  DeviceStatus,
+  ImportedComputer,
+  ProvisioningSettings,
+  SiteEvent,
+  SiteStore,
+} from './store/types.js';
+import { validateComputer } from './store/validate.js';
 
-const program = new Command('oobkit').description('oobkit reference provisioning server');
+/** Exit codes: 0 done, 1 the operation failed, 2 the command line was wrong. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+const DIRECT_MODE_TOKEN = 'unused-on-the-data-folder';
+
+interface PublicCredential {
+  id: number;
+  label: string;
+  username: string;
+  priority: number;
+}
+
+type PublicCertificate = ReturnType<typeof publicCertificate>;
+
+interface EventFilter {
+  uuid?: string;
+  jobId?: number;
+  type?: string;
+  afterId?: number;
+  limit?: number;
+}
+
+/** What the commands need, from the data dir's store directly or from a running service's API. */
+interface Backend {
+  importComputers(text: string, kind: 'csv' | 'json'): Promise<{ created: number; updated: number }>;
+  listDevices(status?: DeviceStatus): Promise<DeviceRecord[]>;
+  listEvents(filter: EventFilter): Promise<SiteEvent[]>;
+  addCredential(c: {
+    label: string;
+    username: string;
+    password: string;
+    priority: number;
+  }): Promise<PublicCredential>;
+  listCredentials(): Promise<PublicCredential[]>;
+  deleteCredential(id: number): Promise<boolean>;
+  /** Secrets read `***` unless `reveal` (direct mode only). */
+  getSettings(reveal?: boolean): Promise<ProvisioningSettings>;
+  /** `***` secrets keep their stored value; returns the stored settings redacted. */
+  putSettings(doc: unknown): Promise<ProvisioningSettings>;
+  addCertificate(body: CertificateBody): Promise<PublicCertificate>;
+  listCertificates(): Promise<PublicCertificate[]>;
+  close(): Promise<void>;
+}
+
+interface GlobalOptions {
+  dataDir?: string;
+  api?: string;
+  token?: string;
+  logLevel?: string;
+}
+
+const program = new Command('oobkit')
+  .description('oobkit reference provisioning server: provision Intel AMT machines out of band')
+  .option(
+    '--data-dir <dir>',
+    'data folder holding the database, the key file and the API token (env OOBKIT_DATA_DIR; default .oobkit)',
+  )
+  .option('--api <url>', "talk to a running service's admin API instead of the data folder")
+  .option('--token <token>', 'admin API token (default OOBKIT_API_TOKEN or <data-dir>/api-token)')
+  .option('--log-level <level>', 'debug, info, warn, error or silent (env OOBKIT_LOG_LEVEL)')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('serve')
+  .description('run the provisioning service: hello listener, workers and admin API')
+  .option('--hello-host <host>', 'address for AMT hellos (env OOBKIT_HELLO_HOST; default 0.0.0.0)')
+  .option('--hello-port <port>', 'TCP port for AMT hellos (env OOBKIT_HELLO_PORT; default 9971)', intOption)
+  .option('--api-host <host>', 'admin API address (env OOBKIT_API_HOST; default 127.0.0.1)')
+  .option('--api-port <port>', 'admin API port (env OOBKIT_API_PORT; default 8080)', intOption)
+  .option('--workers <n>', 'jobs run at once (env OOBKIT_WORKERS)', intOption)
+  .option('--instance-id <id>', 'this instance as a lease owner (env OOBKIT_INSTANCE_ID)')
+  .action(
+    async (
+      o: {
+        helloHost?: string;
+        helloPort?: number;
+        apiHost?: string;
+        apiPort?: number;
+        workers?: number;
+        instanceId?: string;
+      },
+      cmd: Command,
+    ) => {
+      const overrides: DeepPartial<ServiceConfig> = {
+        hello: {
+          ...(o.helloHost ? { host: o.helloHost } : {}),
+          ...(o.helloPort !== undefined ? { port: o.helloPort } : {}),
+        },
+        api: {
+          ...(o.apiHost ? { host: o.apiHost } : {}),
+          ...(o.apiPort !== undefined ? { port: o.apiPort } : {}),
+        },
+        ...(o.workers !== undefined ? { workers: o.workers } : {}),
+        ...(o.instanceId ? { instanceId: o.instanceId } : {}),
+      };
+      const config = configFor(cmd, overrides);
+      const { startService } = await import('./service.js');
+      const service = await startService(config);
+      const api = service.apiAddress ? `, admin API on http://${hostPort(service.apiAddress)}` : '';
+      process.stderr.write(
+        `oobkit: serving — hellos on ${hostPort(service.helloAddress)}${api}; API token in ${config.dataDir}/api-token unless OOBKIT_API_TOKEN is set\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await service.close();
+    },
+  );
+
+program
+  .command('import')
+  .description(
+    'import computers for out-of-band management from a CSV (uuid,hostName,domainName,ou) or JSON file; - reads stdin',
+  )
+  .argument('<file>', 'file.csv, file.json or -')
+  .option('--format <format>', 'csv or json (default: from the file name, else from the content)')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o: { format?: string; json?: boolean }, cmd: Command) => {
+    const text = file === '-' ? await readStdin() : await readText(file);
+    const kind = importKind(file, text, o.format);
+    await withBackend(cmd, 'write', async (b) => {
+      const r = await b.importComputers(text, kind);
+      print(
+        o.json,
+        r,
+        () => `imported ${r.created + r.updated} computers (${r.created} new, ${r.updated} updated)`,
+      );
+    });
+  });
+
+program
+  .command('devices')
+  .description('list devices and their provisioning status')
+  .addOption(
+    new Option('--status <status>', 'only devices in this status').choices([
+      'discovered',
+      'queued',
+      'provisioning',
+      'provisioned',
+      'failed',
+      'unprovisioned',
+    ]),
+  )
+  .option('--json', 'print JSON')
+  .action(async (o: { status?: DeviceStatus; json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const devices = await b.listDevices(o.status);
+      print(o.json, devices, () =>
+        table(devices, [
+          ['uuid', 'UUID'],
+          ['status', 'STATUS'],
+          ['address', 'ADDRESS'],
+          ['amtVersion', 'AMT'],
+          ['updatedAt', 'UPDATED'],
+          [(d) => d.lastError?.code ?? '', 'ERROR'],
+        ]),
+      );
+    });
+  });
+
+program
+  .command('events')
+  .description('show the event log (the newest, oldest first)')
+  .option('--uuid <uuid>', 'only this device')
+  .option('--job <id>', 'only this job', intOption)
+  .option('--type <type>', 'only this event type')
+  .option('--after <id>', 'only events after this id', intOption)
+  .option('--limit <n>', 'at most this many (default 100)', intOption)
+  .option('--json', 'print JSON')
+  .action(
+    async (
+      o: { uuid?: string; job?: number; type?: string; after?: number; limit?: number; json?: boolean },
+      cmd: Command,
+    ) => {
+      const filter: EventFilter = {
+        ...(o.uuid ? { uuid: o.uuid } : {}),
+        ...(o.job !== undefined ? { jobId: o.job } : {}),
+        ...(o.type ? { type: o.type } : {}),
+        ...(o.after !== undefined ? { afterId: o.after } : {}),
+        ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      };
+      await withBackend(cmd, 'read', async (b) => {
+        const events = await b.listEvents(filter);
+        print(o.json, events, () =>
+          table(events, [
+            ['id', 'ID'],
+            ['at', 'AT'],
+            ['level', 'LEVEL'],
+            ['type', 'TYPE'],
+            ['uuid', 'UUID'],
+            ['message', 'MESSAGE'],
+          ]),
+        );
+      });
+    },
+  );
+
+const credentials = program.command('credentials').description('AMT provisioning/discovery credentials');
+credentials
+  .command('add')
+  .description('add a credential (tried in priority order, lowest first)')
+  .requiredOption('--label <label>', 'a name for it')
+  .option('--username <name>', 'AMT digest user', 'admin')
+  .option('--password <password>', 'the password (visible to other local users; prefer --password-stdin)')
+  .option('--password-stdin', 'read the password from the first line of stdin')
+  .option('--priority <n>', 'lower is tried first', intOption, 0)
+  .option('--json', 'print JSON')
+  .action(
+    async (
+      o: {
+        label: string;
+        username: string;
+        password?: string;
+        passwordStdin?: boolean;
+        priority: number;
+        json?: boolean;
+      },
+      cmd: Command,
+    ) => {
+      const password = await secretOption(o.password, o.passwordStdin, '--password');
+      await withBackend(cmd, 'write', async (b) => {
+        const c = await b.addCredential({
+          label: o.label,
+          username: o.username,
+          password,
+          priority: o.priority,
+        });
+        print(o.json, c, () => `added credential ${c.id} (${c.label})`);
+      });
+    },
+  );
+credentials
+  .command('list')
+  .description('list credentials (never their passwords)')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const list = await b.listCredentials();
+      print(o.json, list, () =>
+        table(list, [
+          ['id', 'ID'],
+          ['label', 'LABEL'],
+          ['username', 'USERNAME'],
+          ['priority', 'PRIORITY'],
+        ]),
+      );
+    });
+  });
+credentials
+  .command('delete')
+  .description('delete a credential')
+  .argument('<id>', 'credential id', intOption)
+  .action(async (id: number, _o: unknown, cmd: Command) => {
+    await withBackend(cmd, 'write', async (b) => {
+      if (!(await b.deleteCredential(id)))
+        throw new ApiError(404, 'API_NOT_FOUND', `credential ${id} not found`);
+      process.stdout.write(`deleted credential ${id}\n`);
+    });
+  });
+
+const settings = program.command('settings').description('provisioning settings');
+settings
+  .command('show')
+  .description('print the settings as JSON (secrets as "***")')
+  .option('--reveal', 'show secrets (data folder only, never over the API)')
+  .option('--json', 'print JSON (the default for settings)')
+  .action(async (o: { reveal?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      process.stdout.write(`${JSON.stringify(await b.getSettings(o.reveal === true), null, 2)}\n`);
+    });
+  });
+settings
+  .command('set')
+  .description(
+    'change one setting (a dotted path and a JSON or text value), or replace them all from a JSON file',
+  )
+  .argument('[path]', 'e.g. powerBehaviour, features.sol, powerScheme, mebxPassword')
+  .argument('[value]', 'JSON (true, 5, [...]) or plain text')
+  .option('--file <file>', 'a whole settings document (as `settings show` prints it; "***" keeps a secret)')
+  .option('--json', 'print the stored settings as JSON')
+  .action(
+    async (
+      path: string | undefined,
+      value: string | undefined,
+      o: { file?: string; json?: boolean },
+      cmd: Command,
+    ) => {
+      if (o.file !== undefined && path !== undefined)
+        throw new UsageError('give either --file or a path and a value');
+      if (o.file === undefined && (path === undefined || value === undefined)) {
+        throw new UsageError('give a setting path and a value, or --file');
+      }
+      const fileDoc = o.file === undefined ? undefined : parseJson(await readText(o.file), o.file);
+      await withBackend(cmd, 'write', async (b) => {
+        const doc = fileDoc ?? setPath(await b.getSettings(), path as string, parseValue(value as string));
+        const stored = await b.putSettings(doc);
+        print(o.json, stored, () => (path ? `set ${path}` : 'settings replaced'));
+      });
+    },
+  );
+
+const certs = program.command('certs').description('provisioning certificates');
+certs
+  .command('add')
+  .description(
+    'add a provisioning certificate chain with its key: --cert and --key (PEM), or --pfx and its password',
+  )
+  .requiredOption('--name <name>', 'a name for it')
+  .option('--cert <file>', 'PEM certificates of the chain (leaf, intermediates, root)')
+  .option('--key <file>', 'PEM private key of the leaf')
+  .option('--key-passphrase-stdin', 'read the passphrase of an encrypted --key from stdin')
+  .option('--pfx <file>', 'PKCS#12 file with chain and key')
+  .option(
+    '--pfx-password <password>',
+    'the PFX password (visible to other local users; prefer --pfx-password-stdin)',
+  )
+  .option('--pfx-password-stdin', 'read the PFX password from the first line of stdin')
+  .option('--disabled', 'store it disabled')
+  .option('--json', 'print JSON')
+  .action(
+    async (
+      o: {
+        name: string;
+        cert?: string;
+        key?: string;
+        keyPassphraseStdin?: boolean;
+        pfx?: string;
+        pfxPassword?: string;
+        pfxPasswordStdin?: boolean;
+        disabled?: boolean;
+        json?: boolean;
+      },
+      cmd: Command,
+    ) => {
+      let body: CertificateBody;
+      const enabled = o.disabled !== true;
+      if (o.pfx !== undefined) {
+        if (o.cert !== undefined || o.key !== undefined)
+          throw new UsageError('give --pfx or --cert/--key, not both');
+        const password = await secretOption(o.pfxPassword, o.pfxPasswordStdin, '--pfx-password', true);
+        body = { name: o.name, pfx: (await readFile(o.pfx)).toString('base64'), password, enabled };
+      } else {
+        if (o.cert === undefined || o.key === undefined)
+          throw new UsageError('give --cert and --key, or --pfx');
+        body = { name: o.name, certPem: await readText(o.cert), keyPem: await readText(o.key), enabled };
+        if (o.keyPassphraseStdin)
+          body.keyPassphrase = await secretOption(undefined, true, '--key-passphrase-stdin');
+      }
+      await withBackend(cmd, 'write', async (b) => {
+        const c = await b.addCertificate(body);
+        print(
+          o.json,
+          c,
+          () => `added provisioning certificate ${c.id} (${c.name}); root SHA-256 ${c.rootHashes.sha256}`,
+        );
+      });
+    },
+  );
+certs
+  .command('list')
+  .description('list provisioning certificates (never their keys)')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const list = await b.listCertificates();
+      print(o.json, list, () =>
+        table(list, [
+          ['id', 'ID'],
+          ['name', 'NAME'],
+          ['enabled', 'ENABLED'],
+          [(c) => c.rootHashes.sha256, 'ROOT SHA-256'],
+        ]),
+      );
+    });
+  });
+
 program
   .command('demo')
-  .description('provision a simulated fleet on embedded defaults')
-  .action(() => {
-    console.log('oobkit demo: the provisioning service is not built yet (see the open issues).');
+  .description(
+    'provision a simulated fleet on embedded defaults and print a summary; exits 0 only if every device ended provisioned',
+  )
+  .option('--devices <n>', 'fleet size', intOption)
+  .option('--json', 'print the summary as JSON')
+  .action(async (o: { devices?: number; json?: boolean }, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    const { runDemo } = await import('./demo.js');
+    const summary = await runDemo({
+      ...(o.devices !== undefined ? { devices: o.devices } : {}),
+      ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
+      json: o.json === true,
+      out: (line: string) => process.stdout.write(`${line}\n`),
+    });
+    if (!summary.ok) process.exitCode = EXIT_FAILED;
   });
-await program.parseAsync();
+
+function configFor(cmd: Command, overrides: DeepPartial<ServiceConfig> = {}): ServiceConfig {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  return resolveConfig(
+    {
+      ...overrides,
+      ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
+      ...(g.logLevel !== undefined ? { logLevel: g.logLevel as ServiceConfig['logLevel'] } : {}),
+      ...(g.token !== undefined ? { api: { ...overrides.api, token: g.token } } : {}),
+    },
+    process.env,
+  );
+}
+
+async function withBackend(
+  cmd: Command,
+  mode: 'read' | 'write',
+  fn: (b: Backend) => Promise<void>,
+): Promise<void> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  // Only the API needs a token; on the data folder, do not create a token file as a side effect.
+  const config = configFor(cmd, g.api === undefined ? { api: { token: DIRECT_MODE_TOKEN } } : {});
+  const backend =
+    g.api !== undefined ? apiBackend(g.api, config.api.token) : await directBackend(config, mode);
+  try {
+    await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Promise<Backend> {
+  if (mode === 'read' && config.databasePath !== ':memory:' && !existsSync(config.databasePath)) {
+    throw new ServiceError(
+      'STORE_NOT_FOUND',
+      `no site store at ${config.databasePath}; import computers or run \`oobkit serve\` first, or pass --data-dir`,
+    );
+  }
+  const store: SiteStore = await openSqliteStore({
+    path: config.databasePath,
+    keyProvider: fileKeyProvider(config.keyFile),
+  });
+  const publicCredential = (c: PublicCredential): PublicCredential => ({
+    id: c.id,
+    label: c.label,
+    username: c.username,
+    priority: c.priority,
+  });
+  return {
+    async importComputers(text, kind) {
+      const list =
+        kind === 'csv' ? parseComputersCsv(text) : computersFromJson(parseJson(text, 'the JSON file'));
+      return store.importComputers(list);
+    },
+    listDevices: (status) => store.listDevices(status ? { status } : {}),
+    listEvents: (filter) => store.listEvents(filter),
+    addCredential: async (c) => publicCredential(await store.addCredential(c)),
+    listCredentials: async () => (await store.listCredentials()).map(publicCredential),
+    deleteCredential: (id) => store.deleteCredential(id),
+    async getSettings(reveal) {
+      const s = await store.getSettings();
+      return reveal ? s : redactSettings(s);
+    },
+    async putSettings(doc) {
+      const next = validateSettings(restoreRedacted(doc, await store.getSettings()));
+      await store.putSettings(next);
+      return redactSettings(next);
+    },
+    async addCertificate(body) {
+      // Loaded on demand: the certificate parser is most of the CLI's start-up time.
+      const { parseCertificateBody } = await import('./api/certificates.js');
+      return publicCertificate(await store.addProvisioningCertificate(await parseCertificateBody(body)));
+    },
+    listCertificates: async () => (await store.listProvisioningCertificates()).map(publicCertificate),
+    close: () => store.close(),
+  };
+}
+
+function apiBackend(base: string, token: string): Backend {
+  let root: URL;
+  try {
+    root = new URL(base);
+  } catch {
+    throw new UsageError(`--api must be a URL such as http://127.0.0.1:8080, got ${JSON.stringify(base)}`);
+  }
+  const call = async <T>(
+    method: string,
+    path: string,
+    body?: string,
+    contentType = 'application/json',
+  ): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, root), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': contentType }),
+        },
+        ...(body === undefined ? {} : { body }),
+      });
+    } catch (cause) {
+      throw new ApiError(0, 'API_UNAVAILABLE', `cannot reach the admin API at ${root.origin}`, undefined, {
+        cause,
+      });
+    }
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!res.ok) {
+      const e = (data ?? {}) as { code?: string; message?: string; details?: unknown };
+      throw new ApiError(
+        res.status,
+        (e.code ?? 'API_INTERNAL') as ServiceErrorCode,
+        e.message ?? `HTTP ${res.status}`,
+        e.details,
+      );
+    }
+    return data as T;
+  };
+  const query = (o: object) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(o)) if (v !== undefined) q.set(k, String(v));
+    const s = q.toString();
+    return s ? `?${s}` : '';
+  };
+  return {
+    importComputers: (text, kind) =>
+      call('POST', '/computers', text, kind === 'csv' ? 'text/csv' : 'application/json'),
+    listDevices: (status) => call('GET', `/devices${query({ status })}`),
+    listEvents: (filter) => call('GET', `/events${query(filter)}`),
+    addCredential: (c) => call('POST', '/credentials', JSON.stringify(c)),
+    listCredentials: () => call('GET', '/credentials'),
+    deleteCredential: async (id) => {
+      try {
+        await call('DELETE', `/credentials/${id}`);
+        return true;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return false;
+        throw err;
+      }
+    },
+    getSettings: (reveal) => {
+      if (reveal) throw new UsageError('--reveal works on the data folder only, never over the API');
+      return call('GET', '/settings');
+    },
+    putSettings: (doc) => call('PUT', '/settings', JSON.stringify(doc)),
+    addCertificate: (body) => call('POST', '/provisioning-certificates', JSON.stringify(body)),
+    listCertificates: () => call('GET', '/provisioning-certificates'),
+    close: async () => undefined,
+  };
+}
+
+const COMPUTER_KEYS = new Set(['uuid', 'hostName', 'domainName', 'ou']);
+
+function computersFromJson(doc: unknown): Omit<ImportedComputer, 'importedAt'>[] {
+  if (!Array.isArray(doc))
+    throw new StoreInputError('the JSON file must hold an array of computers', 'computers');
+  return doc.map((c: unknown, i) => {
+    if (typeof c === 'object' && c !== null) {
+      const extra = Object.keys(c).find((k) => !COMPUTER_KEYS.has(k));
+      if (extra)
+        throw new StoreInputError(
+          `computers[${i}] has an unknown field ${extra}`,
+          `computers[${i}].${extra}`,
+          i,
+        );
+    }
+    return validateComputer({ ...(c as object), source: 'import' }, i);
+  });
+}
+
+function importKind(file: string, text: string, format: string | undefined): 'csv' | 'json' {
+  if (format !== undefined) {
+    if (format !== 'csv' && format !== 'json') throw new UsageError('--format must be csv or json');
+    return format;
+  }
+  const ext = extname(file).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.json') return 'json';
+  return /^\s*[[{]/.test(text) ? 'json' : 'csv';
+}
+
+const SETTINGS_KEYS = new Set([
+  'features',
+  'userAcls',
+  'kerberos',
+  'powerBehaviour',
+  'powerScheme',
+  'wifiProfiles',
+  'wired8021x',
+  'mebxPassword',
+  'adminUsername',
+]);
+
+/** A copy of `doc` with `value` at a dotted path (`features.sol`, `wifiProfiles.0.ssid`). */
+function setPath(doc: ProvisioningSettings, path: string, value: unknown): unknown {
+  const parts = path.split('.');
+  if (!SETTINGS_KEYS.has(parts[0] as string)) {
+    throw new UsageError(`unknown setting ${parts[0]} (one of ${[...SETTINGS_KEYS].join(', ')})`);
+  }
+  const copy = structuredClone(doc) as unknown as Record<string, unknown>;
+  let at: Record<string, unknown> = copy;
+  for (const p of parts.slice(0, -1)) {
+    const next = at[p];
+    if (typeof next !== 'object' || next === null)
+      throw new UsageError(`setting ${path}: ${p} is not an object or list`);
+    at = next as Record<string, unknown>;
+  }
+  at[parts.at(-1) as string] = value;
+  return copy;
+}
+
+function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new StoreInputError(`${what} is not valid JSON`, 'json');
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new UsageError(`cannot read ${file}${code ? ` (${code})` : ''}`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function secretOption(
+  value: string | undefined,
+  fromStdin: boolean | undefined,
+  flag: string,
+  allowEmpty = false,
+): Promise<string> {
+  if (value !== undefined && fromStdin) throw new UsageError(`give ${flag} or ${flag}-stdin, not both`);
+  const v = fromStdin ? ((await readStdin()).split(/\r?\n/)[0] ?? '') : value;
+  if (v === undefined || (!allowEmpty && v === ''))
+    throw new UsageError(`${flag} (or ${flag}-stdin) is required`);
+  return v;
+}
+
+function intOption(v: string): number {
+  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
+  return Number(v);
+}
+
+function hostPort(a: { address: string; port: number }): string {
+  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function print(json: boolean | undefined, data: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+}
+
+type ColumnSpec<T> = [keyof T | ((row: T) => unknown), string];
+
+function table<T>(rows: readonly T[], columns: ColumnSpec<T>[]): string {
+  const cell = (row: T, c: ColumnSpec<T>[0]) => {
+    const v = typeof c === 'function' ? c(row) : row[c];
+    return v === undefined || v === null ? '' : String(v).replace(/\s+/g, ' ');
+  };
+  const grid = [columns.map((c) => c[1]), ...rows.map((r) => columns.map((c) => cell(r, c[0])))];
+  const widths = columns.map((_, i) => Math.max(...grid.map((g) => (g[i] as string).length)));
+  const lines = grid.map((g) =>
+    g
+      .map((v, i) => (i === g.length - 1 ? v : v.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd(),
+  );
+  if (rows.length === 0) lines.push('(none)');
+  return lines.join('\n');
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.status > 0) return `${err.code} (HTTP ${err.status}): ${err.message}`;
+  if (err instanceof ServiceError) return `${err.code}: ${err.message}`;
+  const code = (err as { code?: unknown })?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? `${code}: ${message}` : message;
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander printed its message already; help and version are not failures.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`oobkit: ${err.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else {
+    process.stderr.write(`oobkit: ${describeError(err)}\n`);
+    process.exitCode = EXIT_FAILED;
+  }
+}

@@ -18,7 +18,7 @@ import { generateAmtPassword } from '@oobkit/http-digest';
 import { createRsaKeyCache, createSelfSignedCertificate, createTestPki } from '@oobkit/provisioning-cert';
 import { buildConnector, Client } from 'undici';
 // The service and the simulator are private apps, not bench dependencies yet: imported by path.
-import { startFleet, createKeyPool, type Fleet } from '../../../../apps/amt-simulator/src/index.js';
+import { createKeyPool, type Fleet, startFleet } from '../../../../apps/amt-simulator/src/index.js';
 import { builtInCertificateAuthority } from '../../../../apps/provisioning-service/src/ca/index.js';
 import { resolveConfig } from '../../../../apps/provisioning-service/src/config.js';
 import type { JobFinished } from '../../../../apps/provisioning-service/src/flow/pool.js';
@@ -67,7 +67,9 @@ async function workerMain(): Promise<void> {
             count: msg.count,
             common: {
               dnsSuffix: DOMAIN,
-              customTrustedHashes: [{ algorithm: 'sha256', hash: new Uint8Array(Buffer.from(msg.sha256, 'hex')) }],
+              customTrustedHashes: [
+                { algorithm: 'sha256', hash: new Uint8Array(Buffer.from(msg.sha256, 'hex')) },
+              ],
               keyPool,
               hello: { host: '127.0.0.1', port: msg.helloPort, autoStart: false },
             },
@@ -173,7 +175,10 @@ export async function comparisons(): Promise<Comparison[]> {
 
   const keys = createRsaKeyCache();
   const pki = await createTestPki({ serverFqdn: `provisionserver.${DOMAIN}`, keys });
-  const store = await openSqliteStore({ path: ':memory:', keyProvider: staticKeyProvider(Buffer.alloc(32, 9)) });
+  const store = await openSqliteStore({
+    path: ':memory:',
+    keyProvider: staticKeyProvider(Buffer.alloc(32, 9)),
+  });
   await store.addProvisioningCertificate({
     name: 'bench PKI',
     certPem: pki.chain.certPem,
@@ -188,14 +193,28 @@ export async function comparisons(): Promise<Comparison[]> {
   await store.addCredential({ label: 'factory default', username: 'admin', password: 'admin', priority: 1 });
   await store.putSettings({
     features: { ping: true, webUi: true, sol: true, ider: true },
-    userAcls: [{ username: 'operator', password: generateAmtPassword(), accessPermission: 2, realms: [2, 3, 5] }],
+    userAcls: [
+      { username: 'operator', password: generateAmtPassword(), accessPermission: 2, realms: [2, 3, 5] },
+    ],
     kerberos: { enabled: false },
     powerBehaviour: 'SP1',
     powerScheme: 5,
     wifiProfiles: [
-      { name: 'corp', ssid: 'corp', priority: 1, authenticationMethod: 6, encryptionMethod: 4, pskPassphrase: generateAmtPassword(20) },
+      {
+        name: 'corp',
+        ssid: 'corp',
+        priority: 1,
+        authenticationMethod: 6,
+        encryptionMethod: 4,
+        pskPassphrase: generateAmtPassword(20),
+      },
     ],
-    wired8021x: { enabled: true, authenticationProtocol: 2, username: 'amt', password: generateAmtPassword() },
+    wired8021x: {
+      enabled: true,
+      authenticationProtocol: 2,
+      username: 'amt',
+      password: generateAmtPassword(),
+    },
     mebxPassword: generateAmtPassword(),
     adminUsername: 'admin',
   });
@@ -242,7 +261,14 @@ export async function comparisons(): Promise<Comparison[]> {
 
   const newFleet = async (count: number, helloPort: number) => {
     const uuids = Array.from({ length: count }, () => randomUUID());
-    await store.importComputers(uuids.map((uuid, i) => ({ uuid, hostName: `pc-${i + 1}`, domainName: DOMAIN, source: 'import' as const })));
+    await store.importComputers(
+      uuids.map((uuid, i) => ({
+        uuid,
+        hostName: `pc-${i + 1}`,
+        domainName: DOMAIN,
+        source: 'import' as const,
+      })),
+    );
     return call<{ fleet: number; devices: DeviceInfo[] }>({
       cmd: 'fleet',
       count,
@@ -251,7 +277,10 @@ export async function comparisons(): Promise<Comparison[]> {
       uuids,
     });
   };
-  const provision = async (svc: Service, fleet: { fleet: number; devices: DeviceInfo[] }): Promise<Finished[]> => {
+  const provision = async (
+    svc: Service,
+    fleet: { fleet: number; devices: DeviceInfo[] },
+  ): Promise<Finished[]> => {
     const pending = new Set(fleet.devices.map((d) => d.uuid));
     const finished: Finished[] = [];
     const done = new Promise<void>((resolve, reject) => {

@@ -1,0 +1,332 @@
+/**
+ * JSON Schemas of the admin API: they validate requests, shape responses (fields not listed here
+ * are never sent — a second guard that no password or key leaves the service) and feed the
+ * OpenAPI document. Only keywords common to JSON Schema draft-07 and OpenAPI 3.1 are used.
+ */
+
+export type JsonSchema = Record<string, unknown>;
+
+const str = (min: number, max: number, extra: JsonSchema = {}): JsonSchema => ({
+  type: 'string',
+  minLength: min,
+  maxLength: max,
+  ...extra,
+});
+const int = (min: number, max: number): JsonSchema => ({ type: 'integer', minimum: min, maximum: max });
+const obj = (
+  properties: Record<string, JsonSchema>,
+  required: string[] = [],
+  extra: JsonSchema = {},
+): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  required,
+  ...extra,
+});
+const time: JsonSchema = { type: 'string', format: 'date-time' };
+
+export const uuid: JsonSchema = {
+  type: 'string',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  description: 'SMBIOS UUID (case-insensitive; stored lower-case)',
+};
+
+export const errorBody = obj(
+  {
+    code: { type: 'string', description: 'stable machine-readable error code' },
+    message: { type: 'string' },
+    details: {},
+  },
+  ['code', 'message'],
+);
+
+export const uuidParams = obj({ uuid }, ['uuid']);
+export const idParams = obj({ id: int(1, Number.MAX_SAFE_INTEGER) }, ['id']);
+
+export const computerIn = obj(
+  {
+    uuid,
+    hostName: str(1, 63, { description: 'host name AMT gets (one DNS label)' }),
+    domainName: str(1, 253, { description: 'DNS domain AMT gets' }),
+    ou: str(0, 1024, { description: 'directory container / OU for the AMT account' }),
+  },
+  ['uuid', 'hostName', 'domainName'],
+);
+
+export const computerOut = obj(
+  {
+    uuid: { type: 'string' },
+    hostName: { type: 'string' },
+    domainName: { type: 'string' },
+    ou: { type: 'string' },
+    source: { type: 'string', enum: ['import', 'registration'] },
+    importedAt: time,
+  },
+  ['uuid', 'hostName', 'domainName', 'source', 'importedAt'],
+);
+
+export const importResult = obj({ created: { type: 'integer' }, updated: { type: 'integer' } }, [
+  'created',
+  'updated',
+]);
+
+export const credentialIn = obj(
+  {
+    label: str(1, 100),
+    username: str(1, 16, { pattern: '^[\\x21-\\x7e]+$' }),
+    password: str(1, 32, { writeOnly: true }),
+    priority: {
+      type: 'integer',
+      minimum: -1_000_000,
+      maximum: 1_000_000,
+      default: 0,
+      description: 'lower is tried first',
+    },
+  },
+  ['label', 'username', 'password'],
+);
+
+export const credentialOut = obj(
+  {
+    id: { type: 'integer' },
+    label: { type: 'string' },
+    username: { type: 'string' },
+    priority: { type: 'integer' },
+  },
+  ['id', 'label', 'username', 'priority'],
+);
+
+const secretField = (min: number, max: number, what: string): JsonSchema =>
+  str(min, max, {
+    description: `${what}; secret: reads as "***", and "***" written back keeps the stored value`,
+  });
+
+export const settings = obj(
+  {
+    features: obj(
+      {
+        ping: { type: 'boolean' },
+        webUi: { type: 'boolean' },
+        sol: { type: 'boolean' },
+        ider: { type: 'boolean' },
+      },
+      ['ping', 'webUi', 'sol', 'ider'],
+    ),
+    userAcls: {
+      type: 'array',
+      maxItems: 64,
+      items: obj(
+        {
+          username: str(1, 16),
+          password: secretField(3, 32, 'digest user password'),
+          kerberosSid: str(1, 256, { description: 'base64 binary SID of an AD user or group' }),
+          accessPermission: { type: 'integer', enum: [0, 1, 2], description: '0 local, 1 network, 2 both' },
+          realms: { type: 'array', items: int(1, 31), minItems: 1, maxItems: 31 },
+        },
+        ['accessPermission', 'realms'],
+      ),
+    },
+    kerberos: obj({ enabled: { type: 'boolean' } }, ['enabled']),
+    powerBehaviour: { type: 'string', enum: ['SP1', 'SP2'] },
+    powerScheme: {
+      ...int(0, 255),
+      description: 'ConfigMgr power scheme number used with SP2 (5: AMT on in S0–S5 on AC)',
+    },
+    wifiProfiles: {
+      type: 'array',
+      maxItems: 16,
+      items: obj(
+        {
+          name: str(1, 32),
+          ssid: str(1, 32),
+          priority: int(1, 255),
+          authenticationMethod: { type: 'integer', enum: [1, 2, 3, 4, 5, 6, 7, 32768, 32769] },
+          encryptionMethod: { type: 'integer', enum: [1, 2, 3, 4, 5, 32768] },
+          pskPassphrase: secretField(3, 63, 'WPA/WPA2 PSK passphrase'),
+        },
+        ['name', 'ssid', 'priority', 'authenticationMethod', 'encryptionMethod'],
+      ),
+    },
+    wired8021x: obj(
+      {
+        enabled: { type: 'boolean' },
+        authenticationProtocol: int(0, 65535),
+        serverCertificateName: str(1, 80),
+        username: str(1, 128),
+        password: secretField(1, 32, '802.1X password'),
+      },
+      ['enabled', 'authenticationProtocol'],
+    ),
+    mebxPassword: secretField(
+      3,
+      32,
+      'MEBx password set on devices whose MEBx password is still the factory one',
+    ),
+    adminUsername: str(1, 16),
+  },
+  [
+    'features',
+    'userAcls',
+    'kerberos',
+    'powerBehaviour',
+    'powerScheme',
+    'wifiProfiles',
+    'mebxPassword',
+    'adminUsername',
+  ],
+);
+
+const rootHashes = obj(
+  {
+    sha1: { type: 'string' },
+    sha256: { type: 'string' },
+    sha384: { type: 'string' },
+  },
+  ['sha1', 'sha256', 'sha384'],
+);
+
+export const certificateIn: JsonSchema = {
+  oneOf: [
+    obj(
+      {
+        name: str(1, 200),
+        certPem: str(1, 1_000_000, { description: 'PEM certificates of the chain, any order' }),
+        keyPem: str(1, 100_000, { writeOnly: true, description: 'PEM private key of the leaf' }),
+        keyPassphrase: str(1, 1024, { writeOnly: true }),
+        enabled: { type: 'boolean', description: 'default true' },
+      },
+      ['name', 'certPem', 'keyPem'],
+    ),
+    obj(
+      {
+        name: str(1, 200),
+        pfx: str(1, 2_000_000, {
+          contentEncoding: 'base64',
+          writeOnly: true,
+          description: 'PKCS#12 file, base64',
+        }),
+        password: str(0, 1024, { writeOnly: true }),
+        enabled: { type: 'boolean', description: 'default true' },
+      },
+      ['name', 'pfx', 'password'],
+    ),
+  ],
+};
+
+export const certificateOut = obj(
+  {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    certPem: { type: 'string', description: 'leaf → root' },
+    rootHashes,
+    enabled: { type: 'boolean' },
+    createdAt: time,
+  },
+  ['id', 'name', 'certPem', 'rootHashes', 'enabled', 'createdAt'],
+);
+
+const lastError = obj({ code: { type: 'string' }, message: { type: 'string' }, step: { type: 'string' } }, [
+  'code',
+  'message',
+]);
+
+const deviceStatus = {
+  type: 'string',
+  enum: ['discovered', 'queued', 'provisioning', 'provisioned', 'failed', 'unprovisioned'],
+};
+
+const deviceProps = {
+  uuid: { type: 'string' },
+  status: deviceStatus,
+  address: { type: 'string' },
+  amtVersion: { type: 'string' },
+  lastHelloAt: time,
+  provisionedAt: time,
+  lastError,
+  updatedAt: time,
+};
+
+export const device = obj(deviceProps, ['uuid', 'status', 'updatedAt']);
+
+export const jobState = { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] };
+
+export const job = obj(
+  {
+    id: { type: 'integer' },
+    uuid: { type: 'string' },
+    reason: { type: 'string', enum: ['hello', 'manual', 'retry', 'unprovision', 'in-band'] },
+    state: jobState,
+    journal: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'completed steps and their non-secret output',
+    },
+    step: { type: 'string' },
+    attempts: { type: 'integer' },
+    leaseOwner: { type: 'string' },
+    leaseExpiresAt: time,
+    fencingToken: { type: 'integer' },
+    lastError,
+    createdAt: time,
+    updatedAt: time,
+  },
+  ['id', 'uuid', 'reason', 'state', 'journal', 'attempts', 'fencingToken', 'createdAt', 'updatedAt'],
+);
+
+export const deviceDetail = obj(
+  {
+    ...deviceProps,
+    computer: computerOut,
+    latestJob: job,
+    secrets: {
+      type: 'array',
+      description: 'the device secrets on record, never their values',
+      items: obj(
+        {
+          id: { type: 'integer' },
+          kind: { type: 'string', enum: ['admin', 'mebx', 'directory'] },
+          state: { type: 'string', enum: ['pending', 'current', 'retired'] },
+          createdAt: time,
+          confirmedAt: time,
+        },
+        ['id', 'kind', 'state', 'createdAt'],
+      ),
+    },
+  },
+  ['uuid', 'status', 'updatedAt', 'secrets'],
+);
+
+export const event = obj(
+  {
+    id: { type: 'integer' },
+    at: time,
+    level: { type: 'string', enum: ['debug', 'info', 'warn', 'error'] },
+    type: { type: 'string' },
+    uuid: { type: 'string' },
+    jobId: { type: 'integer' },
+    step: { type: 'string' },
+    message: { type: 'string' },
+    durationMs: { type: 'number' },
+    data: { type: 'object', additionalProperties: true },
+  },
+  ['id', 'at', 'level', 'type', 'message'],
+);
+
+const limit = { ...int(1, 10_000), description: 'at most this many (default 100)' };
+const afterId = { ...int(0, Number.MAX_SAFE_INTEGER), description: 'only events after this id (tailing)' };
+
+export const eventsQuery = obj({
+  uuid,
+  jobId: int(0, Number.MAX_SAFE_INTEGER),
+  type: str(1, 200),
+  afterId,
+  limit,
+});
+export const deviceEventsQuery = obj({ type: str(1, 200), afterId, limit });
+export const devicesQuery = obj({ status: deviceStatus });
+export const jobsQuery = obj({ uuid, state: jobState, limit });
+
+export const startJobIn = obj({ reason: { type: 'string', enum: ['manual', 'retry'], default: 'manual' } });
+export const enqueued = obj({ job, created: { type: 'boolean' } }, ['job', 'created']);
+export const health = obj({ status: { type: 'string', enum: ['ok'] } }, ['status']);

@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from './config.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'oobkit-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('resolveConfig', () => {
+  it('embeds defaults and generates a token once, saved 0600 in the data dir', () => {
+    const dataDir = join(dir, 'data');
+    const c = resolveConfig({ dataDir }, {});
+    expect(c).toMatchObject({
+      dataDir,
+      databasePath: join(dataDir, 'oobkit.db'),
+      keyFile: join(dataDir, 'secret.key'),
+      hello: { host: '0.0.0.0', port: 9971 },
+      api: { host: '127.0.0.1', port: 8080 },
+      amtPorts: { http: 16992, tls: 16993 },
+      logLevel: 'info',
+    });
+    expect(c.api.token.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(join(dataDir, 'api-token'), 'utf8').trim()).toBe(c.api.token);
+    if (process.platform !== 'win32') expect(statSync(join(dataDir, 'api-token')).mode & 0o777).toBe(0o600);
+    expect(resolveConfig({ dataDir }, {}).api.token).toBe(c.api.token);
+  });
+
+  it('applies OOBKIT_* variables, then overrides on top', () => {
+    const env = {
+      OOBKIT_DATA_DIR: dir,
+      OOBKIT_API_PORT: '9090',
+      OOBKIT_HELLO_PORT: '19971',
+      OOBKIT_API_TOKEN: 'env-token-0123456789',
+      OOBKIT_WORKERS: '4',
+      OOBKIT_LOG_LEVEL: 'debug',
+      OOBKIT_INSTANCE_ID: 'node-a',
+      OOBKIT_DATABASE: join(dir, 'other.db'),
+    };
+    const c = resolveConfig({ api: { port: 0 }, workers: 2 }, env);
+    expect(c).toMatchObject({
+      dataDir: dir,
+      databasePath: join(dir, 'other.db'),
+      hello: { port: 19971 },
+      api: { port: 0, token: 'env-token-0123456789' },
+      workers: 2,
+      logLevel: 'debug',
+      instanceId: 'node-a',
+    });
+  });
+
+  it('names the bad setting', () => {
+    expect(() => resolveConfig({ dataDir: dir }, { OOBKIT_API_PORT: 'http' })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'OOBKIT_API_PORT' }),
+    );
+    expect(() => resolveConfig({ dataDir: dir, hello: { port: 70000 } }, {})).toThrow(
+      expect.objectContaining({ setting: 'hello.port' }),
+    );
+    expect(() => resolveConfig({ dataDir: dir, logLevel: 'loud' as 'info' }, {})).toThrow(
+      expect.objectContaining({ setting: 'logLevel' }),
+    );
+    expect(() => resolveConfig({ dataDir: dir, api: { token: 'short' } }, {})).toThrow(
+      expect.objectContaining({ setting: 'api.token' }),
+    );
+  });
+});

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError } from './store/errors.js';
+
+export type LogLevelSetting = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface ServiceConfig {
+  /** Folder for the database, the key file and the API token (absolute once resolved). */
+  dataDir: string;
+  databasePath: string;
+  keyFile: string;
+  /** Where AMT hellos arrive (TCP). */
+  hello: { host: string; port: number };
+  /** The admin API; `token` is the bearer token it requires. */
+  api: { host: string; port: number; token: string };
+  /** The ports the service connects to on each device. */
+  amtPorts: { http: number; tls: number };
+  /** Jobs run at once by this instance. */
+  workers: number;
+  /** A job lease's length; a crashed worker's job is reclaimed after it. */
+  leaseMs: number;
+  /** This instance's name as a lease owner. */
+  instanceId: string;
+  logLevel: LogLevelSetting;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export const CONFIG_DEFAULTS = {
+  dataDir: '.oobkit',
+  hello: { host: '0.0.0.0', port: 9971 },
+  api: { host: '127.0.0.1', port: 8080 },
+  amtPorts: { http: 16992, tls: 16993 },
+  workers: 16,
+  leaseMs: 60_000,
+  logLevel: 'info',
+} as const;
+
+/** The `OOBKIT_*` variables `resolveConfig` reads, and the setting each one sets. */
+export const CONFIG_ENV = {
+  OOBKIT_DATA_DIR: 'dataDir',
+  OOBKIT_DATABASE: 'databasePath',
+  OOBKIT_KEY_FILE: 'keyFile',
+  OOBKIT_HELLO_HOST: 'hello.host',
+  OOBKIT_HELLO_PORT: 'hello.port',
+  OOBKIT_API_HOST: 'api.host',
+  OOBKIT_API_PORT: 'api.port',
+  OOBKIT_API_TOKEN: 'api.token',
+  OOBKIT_AMT_HTTP_PORT: 'amtPorts.http',
+  OOBKIT_AMT_TLS_PORT: 'amtPorts.tls',
+  OOBKIT_WORKERS: 'workers',
+  OOBKIT_LEASE_MS: 'leaseMs',
+  OOBKIT_INSTANCE_ID: 'instanceId',
+  OOBKIT_LOG_LEVEL: 'logLevel',
+} as const;
+
+const LOG_LEVELS: readonly LogLevelSetting[] = ['debug', 'info', 'warn', 'error', 'silent'];
+export const API_TOKEN_FILE = 'api-token';
+
+/**
+ * The service configuration: embedded defaults, then `OOBKIT_*` variables, then `overrides`
+ * (what the CLI's flags set). Paths resolve against the working directory; the database and key
+ * file default to `<dataDir>/oobkit.db` and `<dataDir>/secret.key`. Without a token from an
+ * override or `OOBKIT_API_TOKEN`, the token is read from `<dataDir>/api-token`, or generated
+ * there (mode 0600) on first use — the only side effect. Throws `ConfigError` naming the setting.
+ */
+export function resolveConfig(
+  overrides: DeepPartial<ServiceConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ServiceConfig {
+  const e = (name: keyof typeof CONFIG_ENV): string | undefined => {
+    const v = env[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const envInt = (name: keyof typeof CONFIG_ENV): number | undefined => {
+    const v = e(name);
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name} must be a whole number`, name);
+    return Number(v.trim());
+  };
+
+  const dataDir = resolve(
+    str(overrides.dataDir ?? e('OOBKIT_DATA_DIR') ?? CONFIG_DEFAULTS.dataDir, 'dataDir'),
+  );
+  const cfg: Omit<ServiceConfig, 'api'> & { api: { host: string; port: number; token?: string } } = {
+    dataDir,
+    databasePath: resolve(
+      str(overrides.databasePath ?? e('OOBKIT_DATABASE') ?? join(dataDir, 'oobkit.db'), 'databasePath'),
+    ),
+    keyFile: resolve(
+      str(overrides.keyFile ?? e('OOBKIT_KEY_FILE') ?? join(dataDir, 'secret.key'), 'keyFile'),
+    ),
+    hello: {
+      host: str(overrides.hello?.host ?? e('OOBKIT_HELLO_HOST') ?? CONFIG_DEFAULTS.hello.host, 'hello.host'),
+      port: port(
+        overrides.hello?.port ?? envInt('OOBKIT_HELLO_PORT') ?? CONFIG_DEFAULTS.hello.port,
+        'hello.port',
+      ),
+    },
+    api: {
+      host: str(overrides.api?.host ?? e('OOBKIT_API_HOST') ?? CONFIG_DEFAULTS.api.host, 'api.host'),
+      port: port(overrides.api?.port ?? envInt('OOBKIT_API_PORT') ?? CONFIG_DEFAULTS.api.port, 'api.port'),
+    },
+    amtPorts: {
+      http: port(
+        overrides.amtPorts?.http ?? envInt('OOBKIT_AMT_HTTP_PORT') ?? CONFIG_DEFAULTS.amtPorts.http,
+        'amtPorts.http',
+      ),
+      tls: port(
+        overrides.amtPorts?.tls ?? envInt('OOBKIT_AMT_TLS_PORT') ?? CONFIG_DEFAULTS.amtPorts.tls,
+        'amtPorts.tls',
+      ),
+    },
+    workers: range(
+      overrides.workers ?? envInt('OOBKIT_WORKERS') ?? CONFIG_DEFAULTS.workers,
+      'workers',
+      1,
+      4096,
+    ),
+    leaseMs: range(
+      overrides.leaseMs ?? envInt('OOBKIT_LEASE_MS') ?? CONFIG_DEFAULTS.leaseMs,
+      'leaseMs',
+      1000,
+      86_400_000,
+    ),
+    instanceId: str(
+      overrides.instanceId ?? e('OOBKIT_INSTANCE_ID') ?? `${hostname()}-${process.pid}`,
+      'instanceId',
+    ),
+    logLevel: level(overrides.logLevel ?? e('OOBKIT_LOG_LEVEL') ?? CONFIG_DEFAULTS.logLevel),
+  };
+  const token = overrides.api?.token ?? e('OOBKIT_API_TOKEN');
+  if (token !== undefined) {
+    if (typeof token !== 'string' || token.length < 16) {
+      throw new ConfigError('api.token must be at least 16 characters', 'api.token');
+    }
+    return { ...cfg, api: { ...cfg.api, token } };
+  }
+  return { ...cfg, api: { ...cfg.api, token: loadOrCreateToken(dataDir) } };
+}
+
+function loadOrCreateToken(dataDir: string): string {
+  const path = join(dataDir, API_TOKEN_FILE);
+  try {
+    const t = readFileSync(path, 'utf8').trim();
+    if (t.length >= 16) return t;
+    throw new ConfigError(`${path} holds no usable token (16 characters or more)`, 'api.token');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if ((err as { code?: unknown }).code !== 'ENOENT') {
+      throw new ConfigError(`cannot read ${path}`, 'api.token');
+    }
+  }
+  const token = randomBytes(32).toString('base64url');
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+    return token;
+  } catch (err) {
+    // Another process wrote it first: use theirs.
+    if ((err as { code?: unknown }).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
+    throw new ConfigError(`cannot write the API token to ${path}`, 'api.token');
+  }
+}
+
+function str(v: unknown, setting: string): string {
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new ConfigError(`${setting} must be a non-empty string`, setting);
+  return v;
+}
+
+function range(v: unknown, setting: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${setting} must be a whole number from ${min} to ${max}`, setting);
+  }
+  return v;
+}
+
+function port(v: unknown, setting: string): number {
+  return range(v, setting, 0, 65535);
+}
+
+function level(v: unknown): LogLevelSetting {
+  if (!LOG_LEVELS.includes(v as LogLevelSetting)) {
+    throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}`, 'logLevel');
+  }
+  return v as LogLevelSetting;
+}

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Fleet, type Personality, startFleet } from '@oobkit/amt-simulator';
+import { scaledClock } from '@oobkit/hello';
+import { generateAmtPassword } from '@oobkit/http-digest';
+import { createTestPki } from '@oobkit/provisioning-cert';
+import { resolveConfig } from './config.js';
+import type { JobFinished } from './flow/pool.js';
+import { verifyDeviceLogin } from './flow/verify.js';
+import { createLogger } from './log.js';
+import { type RunningService, startService } from './service.js';
+import type { ProvisioningSettings } from './store/types.js';
+
+export interface DemoOptions {
+  /** Fleet size (default 50): a third legacy (AMT 5–8, SOAP), the rest modern (AMT 11–16). */
+  devices?: number;
+  /** Keep the data (SQLite, key file, CA) here; default: a temporary folder removed at the end. */
+  dataDir?: string;
+  /** Print the summary as one JSON line instead of text. */
+  json?: boolean;
+  /** Where lines go (default stdout). */
+  out?: (line: string) => void;
+  /** One updating progress line (default: when stdout is a terminal and not `json`). */
+  tty?: boolean;
+  /** Hello clock compression (default 600: a minute of AMT's hello schedule takes 100 ms). */
+  helloSpeedup?: number;
+  /** Give up after this long (default 5 minutes). */
+  timeoutMs?: number;
+  /** Service log level (default silent: the demo prints its own progress). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface DemoSummary {
+  total: number;
+  provisioned: number;
+  failed: number;
+  /** Devices whose stored admin password opened them in a fresh digest login. */
+  verified: number;
+  seconds: number;
+  ok: boolean;
+  byPersonality: Record<Personality, { total: number; provisioned: number }>;
+  /** Last error of each device that did not end provisioned. */
+  failures: Array<{ uuid: string; code: string; message: string; step?: string }>;
+}
+
+const DOMAIN = 'oobkit.test';
+
+function bar(done: number, total: number, width = 24): string {
+  const n = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+/**
+ * `oobkit demo`: a test PKI, the service on embedded defaults, a simulated fleet saying hello on
+ * a compressed clock; provisions every device, then proves each stored admin password opens it.
+ */
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
+  const total = opts.devices ?? 50;
+  if (!Number.isInteger(total) || total < 1 || total > 5000) throw new RangeError('devices must be 1..5000');
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const json = opts.json === true;
+  const tty = opts.tty ?? (!json && Boolean(process.stdout.isTTY));
+  const say = (line: string) => {
+    if (!json) out(line);
+  };
+  const started = performance.now();
+  const tempDir = opts.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'oobkit-demo-')) : undefined;
+  const dataDir = opts.dataDir ?? (tempDir as string);
+
+  let service: RunningService | undefined;
+  let fleet: Fleet | undefined;
+  try {
+    const pki = await createTestPki({ serverFqdn: `provisionserver.${DOMAIN}` });
+    const config = resolveConfig(
+      {
+        dataDir,
+        hello: { host: '127.0.0.1', port: 0 },
+        api: { host: '127.0.0.1', port: 0 },
+        workers: 16,
+        instanceId: 'demo',
+        logLevel: opts.logLevel ?? 'silent',
+      },
+      {},
+    );
+    service = await startService(config, {
+      logger: createLogger({ level: config.logLevel, destination: process.stderr }),
+    });
+    const { store } = service;
+
+    // The site: one provisioning certificate, two credentials, the settings, the computers.
+    await store.addProvisioningCertificate({
+      name: 'demo test PKI',
+      certPem: pki.chain.certPem,
+      keyPem: pki.chain.keyPem ?? '',
+      rootHashes: {
+        sha1: pki.rootHashes.sha1.toString('hex'),
+        sha256: pki.rootHashes.sha256.toString('hex'),
+        sha384: pki.rootHashes.sha384.toString('hex'),
+      },
+      enabled: true,
+    });
+    const siteMebx = generateAmtPassword();
+    await store.addCredential({
+      label: 'factory default',
+      username: 'admin',
+      password: 'admin',
+      priority: 10,
+    });
+    await store.addCredential({
+      label: 'site MEBx password',
+      username: 'admin',
+      password: siteMebx,
+      priority: 20,
+    });
+    const settings: ProvisioningSettings = {
+      features: { ping: true, webUi: true, sol: true, ider: true },
+      userAcls: [
+        { username: 'operator', password: generateAmtPassword(), accessPermission: 2, realms: [2, 3, 5, 13] },
+      ],
+      kerberos: { enabled: true },
+      powerBehaviour: 'SP1',
+      powerScheme: 5,
+      wifiProfiles: [
+        {
+          name: 'corp',
+          ssid: 'corp-wifi',
+          priority: 1,
+          authenticationMethod: 6,
+          encryptionMethod: 4,
+          pskPassphrase: generateAmtPassword(24),
+        },
+      ],
+      wired8021x: {
+        enabled: true,
+        authenticationProtocol: 2,
+        username: 'amt-wired',
+        password: generateAmtPassword(),
+      },
+      mebxPassword: generateAmtPassword(),
+      adminUsername: 'admin',
+    };
+    await store.putSettings(settings);
+    const uuids = Array.from({ length: total }, () => randomUUID());
+    await store.importComputers(
+      uuids.map((uuid, i) => ({
+        uuid,
+        hostName: `pc-${i + 1}`,
+        domainName: DOMAIN,
+        source: 'import' as const,
+      })),
+    );
+
+    const personality = (i: number): Personality => (i % 3 === 0 ? 'legacy' : 'modern');
+    const legacyFirmware = ['5.2.10', '8.1.40', '7.0.20'];
+    const modernFirmware = ['16.1.25', '11.8.50', '12.0.45'];
+    const speedup = opts.helloSpeedup ?? 600;
+    const provisioned = new Set<string>();
+    const failedOnce = new Set<string>();
+    let printed = -1;
+    const progress = (final = false) => {
+      if (json) return;
+      const secs = ((performance.now() - started) / 1000).toFixed(1);
+      const failing = [...failedOnce].filter((u) => !provisioned.has(u)).length;
+      const line = `${bar(provisioned.size, total)} ${provisioned.size}/${total} provisioned · ${failing} failing · ${secs} s`;
+      if (tty) {
+        process.stdout.write(`\r${line}${final ? '\n' : ''}`);
+        return;
+      }
+      // Plain output: a line per tenth of the fleet, not per device, and the last state once.
+      const step = Math.max(1, Math.round(total / 10));
+      if (provisioned.size === printed) return;
+      if (final || provisioned.size % step === 0 || provisioned.size === total) {
+        out(line);
+        printed = provisioned.size;
+      }
+    };
+    const allDone = new Promise<void>((resolve) => {
+      const onFinished = (e: JobFinished) => {
+        if (e.outcome === 'succeeded') provisioned.add(e.job.uuid);
+        else if (e.outcome === 'failed') failedOnce.add(e.job.uuid);
+        progress();
+        if (provisioned.size >= total) resolve();
+      };
+      service?.on('job-finished', onFinished);
+    });
+
+    say(
+      `oobkit demo: ${total} simulated AMT devices (${uuids.filter((_, i) => personality(i) === 'legacy').length} legacy, ` +
+        `${uuids.filter((_, i) => personality(i) === 'modern').length} modern); data in ${dataDir}`,
+    );
+    say(
+      `  hellos on ${service.helloAddress.address}:${service.helloAddress.port} (hello clock ×${speedup}); ` +
+        `test PKI root SHA-256 ${pki.rootHashes.sha256.toString('hex').slice(0, 16)}…`,
+    );
+    fleet = await startFleet({
+      count: total,
+      personalities: personality,
+      common: {
+        dnsSuffix: DOMAIN,
+        // The test PKI root, as a technician would add it in MEBx (SHA-1 for AMT before 6).
+        customTrustedHashes: [
+          { algorithm: 'sha256', hash: new Uint8Array(pki.rootHashes.sha256) },
+          { algorithm: 'sha1', hash: new Uint8Array(pki.rootHashes.sha1) },
+        ],
+        hello: { host: '127.0.0.1', port: service.helloAddress.port, clock: scaledClock(speedup) },
+      },
+      perDevice: (i) => ({
+        uuid: uuids[i] as string,
+        firmwareVersion:
+          personality(i) === 'legacy'
+            ? (legacyFirmware[i % legacyFirmware.length] as string)
+            : (modernFirmware[i % modernFirmware.length] as string),
+        wireless: i % 4 === 1,
+        // Some machines had their MEBx password set by a technician: the second credential opens them.
+        ...(i % 7 === 3 ? { mebxPassword: siteMebx } : {}),
+      }),
+    });
+
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      allDone,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const d of fleet.devices) d.stopHellos();
+    await service.waitForIdle();
+    progress(true);
+
+    // Proof: each stored admin password opens its device in a fresh digest login.
+    let verified = 0;
+    const byPersonality: DemoSummary['byPersonality'] = {
+      legacy: { total: 0, provisioned: 0 },
+      modern: { total: 0, provisioned: 0 },
+    };
+    const failures: DemoSummary['failures'] = [];
+    let provisionedCount = 0;
+    for (const device of fleet.devices) {
+      const record = await store.getDevice(device.uuid);
+      const bucket = byPersonality[device.personality];
+      bucket.total++;
+      if (record?.status !== 'provisioned') {
+        failures.push({
+          uuid: device.uuid,
+          code: record?.lastError?.code ?? 'NOT_PROVISIONED',
+          message: record?.lastError?.message ?? `status ${record?.status ?? 'unknown'}`,
+          ...(record?.lastError?.step !== undefined ? { step: record.lastError.step } : {}),
+        });
+        continue;
+      }
+      provisionedCount++;
+      bucket.provisioned++;
+      const [secret] = await store.listSecrets(device.uuid, { kind: 'admin', states: ['current'] });
+      if (!secret) continue;
+      const ok = await verifyDeviceLogin({
+        host: device.address,
+        port: device.ports.tls,
+        username: settings.adminUsername,
+        password: secret.value,
+        profile: device.personality === 'legacy' ? 'legacy' : 'modern',
+      }).catch(() => false);
+      if (ok) verified++;
+    }
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    const summary: DemoSummary = {
+      total,
+      provisioned: provisionedCount,
+      failed: total - provisionedCount,
+      verified,
+      seconds,
+      ok: provisionedCount === total && verified === total,
+      byPersonality,
+      failures,
+    };
+    if (json) {
+      out(JSON.stringify(summary));
+    } else {
+      say(
+        `summary: ${summary.provisioned}/${total} provisioned (legacy ${byPersonality.legacy.provisioned}/${byPersonality.legacy.total}, ` +
+          `modern ${byPersonality.modern.provisioned}/${byPersonality.modern.total}); ` +
+          `${verified}/${total} stored admin passwords verified by a fresh digest login; ${seconds} s`,
+      );
+      for (const f of failures.slice(0, 10))
+        say(`  not provisioned: ${f.uuid} ${f.code}${f.step ? ` at ${f.step}` : ''}: ${f.message}`);
+      say(summary.ok ? 'OK' : 'FAILED');
+    }
+    return summary;
+  } finally {
+    await fleet?.stop();
+    await service?.close();
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,11 @@
+export {
+  type AcceptedHello,
+  createHelloIntake,
+  HELLO_ACCEPTED_EVENT,
+  type HelloIntake,
+  type HelloMatch,
+  type IntakeOutcome,
+  matchHelloHashes,
+  normalizeAddress,
+  type ReceivedHello,
+} from './intake.js';

@@ -1,0 +1,91 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './log.js';
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, destination };
+}
+
+const SECRETS = [
+  'pw-111111',
+  'pass-222222',
+  'secret-333333',
+  'otp-444444',
+  'master-555555',
+  'key-666666',
+  'keypem-777777',
+  'psk-888888',
+  'Bearer tok-999999',
+  'tok-000000',
+  'mebx-121212',
+  'admin-131313',
+  'digest-141414',
+  'cause-151515',
+];
+
+describe('createLogger', () => {
+  it('redacts every secret-named key at any depth, in bindings and in errors', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: 'debug', destination });
+    const child = log.child({ jobId: 7, apiToken: 'tok-000000' });
+    const err = Object.assign(new Error('login failed'), {
+      code: 'DIGEST_UNAUTHORIZED',
+      password: 'pw-111111',
+      cause: { secret: 'cause-151515' },
+    });
+    const cyclic: Record<string, unknown> = { otp: 'otp-444444' };
+    cyclic.self = cyclic;
+    child.info(
+      {
+        password: 'pw-111111',
+        credential: { username: 'admin', pass: 'pass-222222', Secret: 'secret-333333' },
+        otp: 'otp-444444',
+        kerberos: { masterKey: 'master-555555' },
+        cert: { key: 'key-666666', keyPem: 'keypem-777777' },
+        wifi: [{ ssid: 'office', pskPassphrase: 'psk-888888' }],
+        headers: { authorization: 'Bearer tok-999999' },
+        settings: { mebxPassword: 'mebx-121212', adminPassword: 'admin-131313' },
+        acl: { DigestPassword: 'digest-141414' },
+        cyclic,
+        uuid: '8f3a1c2e-0000-4000-8000-000000000001',
+      },
+      'step done',
+    );
+    child.error({ err }, 'failed');
+    const out = lines.join('');
+    for (const s of SECRETS) expect(out).not.toContain(s);
+    const first = JSON.parse(lines[0] ?? '{}');
+    expect(first).toMatchObject({
+      msg: 'step done',
+      jobId: 7,
+      apiToken: '[redacted]',
+      password: '[redacted]',
+      credential: { username: 'admin', pass: '[redacted]' },
+      wifi: [{ ssid: 'office', pskPassphrase: '[redacted]' }],
+      uuid: '8f3a1c2e-0000-4000-8000-000000000001',
+      cyclic: { otp: '[redacted]', self: '[circular]' },
+    });
+    const second = JSON.parse(lines[1] ?? '{}');
+    expect(second.err).toMatchObject({
+      type: 'Error',
+      message: 'login failed',
+      code: 'DIGEST_UNAUTHORIZED',
+      password: '[redacted]',
+    });
+  });
+
+  it('honours the level', () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: 'warn', destination });
+    log.info('hidden');
+    log.warn('shown');
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['shown']);
+  });
+});

@@ -1,0 +1,70 @@
+import pino from 'pino';
+import { isSecretKey, REDACTED_VALUE, redactSecrets } from './secrets/redact.js';
+
+export type Logger = pino.Logger;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface CreateLoggerOptions {
+  level?: string;
+  /** Where lines go; stdout by default. */
+  destination?: NodeJS.WritableStream | pino.DestinationStream;
+}
+
+/**
+ * The service logger: pino, JSON lines, and secrets redacted by key name at any depth
+ * (`password`, `pass`, `secret`, `otp`, `masterKey`, `key`, `keyPem`, `pskPassphrase`,
+ * `authorization`, `token`, and compound names ending in password, passphrase, secret, token or
+ * key). Redaction covers the logged object, child bindings and serializer output (`err`, `req`,
+ * `res`), so nothing reaches the stream unredacted. Message strings are not scanned: by rule they
+ * never carry a secret.
+ */
+export function createLogger(opts: CreateLoggerOptions = {}): Logger {
+  // Serializer output uses prototype accessors (pino's error and request shapes), so it is
+  // redacted in the form it will be written: its JSON.
+  const redactAfter =
+    <T>(fn: (v: T) => unknown) =>
+    (v: T) => {
+      const out = fn(v);
+      try {
+        return redactSecrets(JSON.parse(JSON.stringify(out)) as unknown);
+      } catch {
+        return redactSecrets(out, { instances: true });
+      }
+    };
+  const options: pino.LoggerOptions = {
+    level: opts.level ?? 'info',
+    formatters: {
+      log: redactLogObject,
+      bindings: (b) => redactSecrets(b),
+    },
+    serializers: {
+      err: redactAfter(pino.stdSerializers.err),
+      error: redactAfter(pino.stdSerializers.err),
+      req: redactAfter(pino.stdSerializers.req),
+      res: redactAfter(pino.stdSerializers.res),
+    },
+  };
+  const logger = opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+  // pino applies `formatters.bindings` to the root only; children inherit this `child`, so every
+  // generation's bindings pass through redaction.
+  const child = logger.child;
+  (logger as { child: unknown }).child = function redactingChild(
+    this: Logger,
+    bindings: pino.Bindings,
+    options?: pino.ChildLoggerOptions,
+  ) {
+    return Reflect.apply(child, this, [redactSecrets(bindings), options]) as Logger;
+  };
+  return logger;
+}
+
+/** Errors under `err`/`error` are left whole for the error serializer, whose output is redacted. */
+function redactLogObject(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (isSecretKey(k)) out[k] = REDACTED_VALUE;
+    else if ((k === 'err' || k === 'error') && v instanceof Error) out[k] = v;
+    else out[k] = redactSecrets(v);
+  }
+  return out;
+}

@@ -1,0 +1,185 @@
+import { EventEmitter } from 'node:events';
+import { createHelloListener, type HelloListener } from '@oobkit/hello';
+import { builtInCertificateAuthority, type CertificateAuthority } from './ca/index.js';
+import type { ServiceConfig } from './config.js';
+import { type Directory, noDirectory } from './directory/index.js';
+import { createAmtDevice } from './flow/amt.js';
+import { createEventSink } from './flow/events.js';
+import { createWorkerPool, type JobFinished } from './flow/pool.js';
+import { createJobRunner, type FlowCheckpoint } from './flow/run.js';
+import type { TransportStats } from './flow/session.js';
+import {
+  createHelloIntake,
+  type HelloIntake,
+  type IntakeOutcome,
+  type ReceivedHello,
+} from './intake/index.js';
+import { createLogger, type Logger } from './log.js';
+import { fileKeyProvider } from './secrets/index.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Job, SiteStore } from './store/types.js';
+
+export interface ServiceDeps {
+  /** Default: SQLite at `config.databasePath`, secrets under the key in `config.keyFile`. */
+  store?: SiteStore;
+  /** Default: no directory (the step and the Kerberos key are skipped, and the events say so). */
+  directory?: Directory;
+  /** Default: the built-in CA. */
+  ca?: CertificateAuthority;
+  logger?: Logger;
+  /** Start the admin HTTP API (default true). */
+  api?: boolean;
+  /** Test hook: throw `SimulatedCrash` at a checkpoint to simulate a process crash. */
+  checkpoint?: (p: FlowCheckpoint) => void | Promise<void>;
+  /** Counts TLS handshakes and HTTP requests to devices (benchmarks). */
+  stats?: TransportStats;
+  /** Idle workers look for crashed workers' expired leases this often (default leaseMs / 2, ≤ 1 s). */
+  pollMs?: number;
+}
+
+export type HelloScreened = IntakeOutcome & { uuid: string; remoteAddress: string };
+
+export interface RunningService {
+  readonly config: ServiceConfig;
+  readonly store: SiteStore;
+  readonly intake: HelloIntake;
+  readonly helloAddress: { address: string; port: number };
+  readonly apiAddress: { address: string; port: number } | undefined;
+  /** Screens a hello as if it arrived on the listener (also what the listener calls). */
+  handleHello(received: ReceivedHello): Promise<IntakeOutcome>;
+  /** Resolves when no job is queued or running and no worker of this instance is busy. */
+  waitForIdle(): Promise<void>;
+  on(event: 'job-finished', fn: (e: JobFinished) => void): void;
+  /** Each hello after screening: queued (with its job) or dropped (with the reason). */
+  on(event: 'hello-screened', fn: (e: HelloScreened) => void): void;
+  off(event: 'job-finished', fn: (e: JobFinished) => void): void;
+  off(event: 'hello-screened', fn: (e: HelloScreened) => void): void;
+  /** Stops the listener and the API, lets running jobs stop at their next step, closes an owned store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The provisioning service: hello listener → intake → job queue → workers running flow A, plus
+ * the admin API, on one site store.
+ */
+export async function startService(config: ServiceConfig, deps: ServiceDeps = {}): Promise<RunningService> {
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const ownStore = deps.store === undefined;
+  const store =
+    deps.store ??
+    (await openSqliteStore({ path: config.databasePath, keyProvider: fileKeyProvider(config.keyFile) }));
+  const events = createEventSink(store, logger);
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const ca = deps.ca ?? builtInCertificateAuthority({ dir: config.dataDir });
+    const directory = deps.directory ?? noDirectory;
+
+    let wake = (): void => undefined;
+    const intake = createHelloIntake({ store, events, onQueued: () => wake() });
+    const runner = createJobRunner({
+      store,
+      directory,
+      ca,
+      tlsPort: config.amtPorts.tls,
+      createDevice: createAmtDevice,
+      lastAccepted: intake.lastAccepted,
+      logger,
+      ...(deps.checkpoint ? { checkpoint: deps.checkpoint } : {}),
+      ...(deps.stats ? { stats: deps.stats } : {}),
+    });
+    const pool = createWorkerPool({
+      store,
+      run: runner,
+      owner: config.instanceId,
+      workers: config.workers,
+      leaseMs: config.leaseMs,
+      logger,
+      ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+    });
+    wake = () => pool.wake();
+    cleanups.push(() => pool.close());
+
+    const screened = new EventEmitter();
+    const handleHello = async (received: ReceivedHello): Promise<IntakeOutcome> => {
+      const outcome = await intake.handle(received);
+      screened.emit('hello-screened', {
+        ...outcome,
+        uuid: received.hello.uuid,
+        remoteAddress: received.remoteAddress,
+      } satisfies HelloScreened);
+      return outcome;
+    };
+
+    const listener: HelloListener = createHelloListener({ host: config.hello.host, port: config.hello.port });
+    listener.on('hello', (e) => {
+      handleHello(e).catch((err: unknown) => {
+        logger.error({ uuid: e.hello.uuid, err: { message: (err as Error).message } }, 'hello intake failed');
+      });
+    });
+    listener.on('rejected', (e) => {
+      void events.emit({
+        level: 'warn',
+        type: 'hello.rejected',
+        message: `malformed hello dropped: ${e.error.message}`,
+        data: { address: e.remoteAddress, code: e.error.code },
+      });
+    });
+    const helloAddress = await listener.listen();
+    cleanups.unshift(() => listener.close({ drainTimeoutMs: 100 }));
+
+    let apiAddress: { address: string; port: number } | undefined;
+    if (deps.api !== false) {
+      const { buildAdminApi } = await import('./api/index.js');
+      const api = await buildAdminApi({
+        store,
+        token: config.api.token,
+        logger,
+        onJobQueued: (job: Job) => {
+          void job;
+          pool.wake();
+        },
+      });
+      await api.listen({ host: config.api.host, port: config.api.port });
+      const addr = api.server.address();
+      if (addr && typeof addr === 'object') apiAddress = { address: addr.address, port: addr.port };
+      cleanups.unshift(() => api.close());
+    }
+
+    pool.start();
+    logger.info(
+      { hello: helloAddress, api: apiAddress, instanceId: config.instanceId, workers: config.workers },
+      'provisioning service started',
+    );
+
+    let closed: Promise<void> | undefined;
+    return {
+      config,
+      store,
+      intake,
+      helloAddress,
+      apiAddress,
+      handleHello,
+      waitForIdle: () => pool.waitForIdle(),
+      on(event: 'job-finished' | 'hello-screened', fn: (e: never) => void) {
+        if (event === 'job-finished') pool.on(event, fn as (e: JobFinished) => void);
+        else screened.on(event, fn as (e: HelloScreened) => void);
+      },
+      off(event: 'job-finished' | 'hello-screened', fn: (e: never) => void) {
+        if (event === 'job-finished') pool.off(event, fn as (e: JobFinished) => void);
+        else screened.off(event, fn as (e: HelloScreened) => void);
+      },
+      close() {
+        closed ??= (async () => {
+          for (const c of cleanups) await c();
+          if (ownStore) await store.close();
+          logger.info('provisioning service stopped');
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups) await c().catch(() => undefined);
+    if (ownStore) await store.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,890 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { generateAmtPassword } from '@oobkit/http-digest';
+import Database from 'better-sqlite3';
+import { openSecret, type SecretKeyProvider, sealSecret } from '../secrets/index.js';
+import { redactSecrets } from '../secrets/redact.js';
+import {
+  SecretKeyError,
+  ServiceError,
+  StoreConflictError,
+  StoreInputError,
+  StoreNotFoundError,
+} from './errors.js';
+import { migrate } from './migrations.js';
+import {
+  defaultSettings,
+  joinSettings,
+  type SettingsSecrets,
+  splitSettings,
+  validateSettings,
+} from './settings.js';
+import {
+  type AmtCredential,
+  type DeviceRecord,
+  type DeviceSecret,
+  type DeviceStatus,
+  type DeviceUuid,
+  type EventLevel,
+  type ImportedComputer,
+  type Job,
+  type JobLease,
+  type JobReason,
+  type JobState,
+  type NewSiteEvent,
+  type ProvisioningSettings,
+  type SecretKind,
+  type SecretState,
+  type SiteEvent,
+  type SiteStore,
+  StaleLeaseError,
+  type StoredProvisioningCertificate,
+} from './types.js';
+import {
+  normalizeUuid,
+  text,
+  validateCertificate,
+  validateComputer,
+  validateCredential,
+} from './validate.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; `:memory:` for a throw-away store. */
+  path: string;
+  keyProvider: SecretKeyProvider;
+  /** Clock in ms since the epoch, for timestamps and leases; tests pass a virtual one. */
+  now?: () => number;
+  /** Makes the MEBx password of the default settings (AMT password policy). */
+  generatePassword?: () => string;
+}
+
+const DEVICE_STATUSES: readonly DeviceStatus[] = [
+  'discovered',
+  'queued',
+  'provisioning',
+  'provisioned',
+  'failed',
+  'unprovisioned',
+];
+const EVENT_LEVELS: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
+const JOB_REASONS: readonly JobReason[] = ['hello', 'manual', 'retry', 'unprovision', 'in-band'];
+const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const SECRET_KINDS: readonly SecretKind[] = ['admin', 'mebx', 'directory'];
+const SECRET_STATES: readonly SecretState[] = ['pending', 'current', 'retired'];
+const KEY_CHECK_PLAINTEXT = 'oobkit secret key check v1';
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 10_000;
+
+/**
+ * Opens (creating and migrating as needed) the SQLite site store. WAL mode, so readers (the CLI)
+ * never block the service; every multi-row change runs in one immediate transaction, so two
+ * processes on the same file serialise their writes. A key that is not the one the store was
+ * created with fails here with `SecretKeyError('SECRET_KEY_MISMATCH')`, not later on a read.
+ */
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SiteStore> {
+  const key = await opts.keyProvider.getKey();
+  if (key.length !== 32) {
+    throw new SecretKeyError('SECRET_KEY_INVALID', `the secret key must be 32 bytes, got ${key.length}`);
+  }
+  if (opts.path !== ':memory:' && opts.path !== '')
+    mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+  const db = new Database(opts.path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    const now = opts.now ?? Date.now;
+    migrate(db, () => new Date(now()).toISOString());
+    const store = new SqliteSiteStore(db, key, now);
+    store.initialise(opts.generatePassword ?? (() => generateAmtPassword(16)));
+    return store;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+type Row = Record<string, unknown>;
+
+interface JobRow {
+  id: number;
+  uuid: string;
+  reason: JobReason;
+  state: JobState;
+  journal: string;
+  step: string | null;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  fencing_token: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface SecretRow {
+  id: number;
+  uuid: string;
+  kind: SecretKind;
+  state: SecretState;
+  value_enc: Buffer;
+  created_at: string;
+  confirmed_at: string | null;
+}
+
+class SqliteSiteStore implements SiteStore {
+  private closed = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly key: Buffer,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Checks the key against the stored check record (or writes one) and seeds default settings. */
+  initialise(generatePassword: () => string): void {
+    this.db
+      .transaction(() => {
+        const check = this.db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as
+          | { value: Buffer }
+          | undefined;
+        if (check) {
+          let plain: string | undefined;
+          try {
+            plain = openSecret(this.key, check.value, 'meta:key_check');
+          } catch {
+            plain = undefined;
+          }
+          if (plain !== KEY_CHECK_PLAINTEXT) {
+            throw new SecretKeyError(
+              'SECRET_KEY_MISMATCH',
+              'the secret key is not the key this store was created with',
+              'meta:key_check',
+            );
+          }
+        } else {
+          this.db
+            .prepare("INSERT INTO meta (key, value) VALUES ('key_check', ?)")
+            .run(sealSecret(this.key, KEY_CHECK_PLAINTEXT, 'meta:key_check'));
+        }
+        if (!this.db.prepare('SELECT 1 FROM settings WHERE id = 1').get()) {
+          this.writeSettings(defaultSettings(generatePassword()));
+        }
+      })
+      .immediate();
+  }
+
+  private iso(): string {
+    return new Date(this.clock()).toISOString();
+  }
+
+  private open(): void {
+    if (this.closed) throw new ServiceError('STORE_CLOSED', 'the store is closed');
+  }
+
+  /** Runs `fn` in one immediate (write-locking) transaction. */
+  private tx<T>(fn: () => T): T {
+    this.open();
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ---- computers -------------------------------------------------------------------------
+
+  async importComputers(
+    list: Omit<ImportedComputer, 'importedAt'>[],
+  ): Promise<{ created: number; updated: number }> {
+    this.open();
+    if (!Array.isArray(list)) throw new StoreInputError('computers must be an array', 'computers');
+    const clean = list.map((c, i) => validateComputer(c, i));
+    const seen = new Map<string, number>();
+    clean.forEach((c, i) => {
+      const first = seen.get(c.uuid);
+      if (first !== undefined) {
+        throw new StoreInputError(
+          `computers[${i}].uuid repeats computers[${first}].uuid`,
+          `computers[${i}].uuid`,
+          i,
+        );
+      }
+      seen.set(c.uuid, i);
+    });
+    return this.tx(() => {
+      const at = this.iso();
+      const exists = this.db.prepare('SELECT 1 FROM computers WHERE uuid = ?');
+      const upsert = this.db.prepare(
+        `INSERT INTO computers (uuid, host_name, domain_name, ou, source, imported_at)
+         VALUES (@uuid, @hostName, @domainName, @ou, @source, @at)
+         ON CONFLICT (uuid) DO UPDATE SET host_name = excluded.host_name, domain_name = excluded.domain_name,
+           ou = excluded.ou, source = excluded.source, imported_at = excluded.imported_at`,
+      );
+      let created = 0;
+      for (const c of clean) {
+        if (!exists.get(c.uuid)) created++;
+        upsert.run({ ...c, ou: c.ou ?? null, at });
+      }
+      return { created, updated: clean.length - created };
+    });
+  }
+
+  async getComputer(uuid: DeviceUuid): Promise<ImportedComputer | undefined> {
+    this.open();
+    const row = this.db.prepare('SELECT * FROM computers WHERE uuid = ?').get(normalizeUuid(uuid)) as
+      | Row
+      | undefined;
+    return row ? toComputer(row) : undefined;
+  }
+
+  async listComputers(): Promise<ImportedComputer[]> {
+    this.open();
+    return (this.db.prepare('SELECT * FROM computers ORDER BY host_name, uuid').all() as Row[]).map(
+      toComputer,
+    );
+  }
+
+  async deleteComputer(uuid: DeviceUuid): Promise<boolean> {
+    this.open();
+    return this.db.prepare('DELETE FROM computers WHERE uuid = ?').run(normalizeUuid(uuid)).changes > 0;
+  }
+
+  // ---- credentials -----------------------------------------------------------------------
+
+  async addCredential(c: Omit<AmtCredential, 'id'>): Promise<AmtCredential> {
+    const clean = validateCredential(c);
+    return this.tx(() => {
+      // The id is part of the AAD, so the row is inserted first and its secret sealed after.
+      const id = Number(
+        this.db
+          .prepare('INSERT INTO credentials (label, username, password_enc, priority) VALUES (?, ?, ?, ?)')
+          .run(clean.label, clean.username, Buffer.alloc(0), clean.priority).lastInsertRowid,
+      );
+      this.db
+        .prepare('UPDATE credentials SET password_enc = ? WHERE id = ?')
+        .run(sealSecret(this.key, clean.password, credentialAad(id)), id);
+      return { id, ...clean };
+    });
+  }
+
+  async listCredentials(): Promise<AmtCredential[]> {
+    this.open();
+    const rows = this.db.prepare('SELECT * FROM credentials ORDER BY priority, id').all() as Row[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      label: r.label as string,
+      username: r.username as string,
+      password: openSecret(this.key, r.password_enc as Buffer, credentialAad(r.id as number)),
+      priority: r.priority as number,
+    }));
+  }
+
+  async deleteCredential(id: number): Promise<boolean> {
+    this.open();
+    return this.db.prepare('DELETE FROM credentials WHERE id = ?').run(id).changes > 0;
+  }
+
+  // ---- settings --------------------------------------------------------------------------
+
+  async getSettings(): Promise<ProvisioningSettings> {
+    this.open();
+    const row = this.db.prepare('SELECT doc, secrets_enc FROM settings WHERE id = 1').get() as
+      | { doc: string; secrets_enc: Buffer }
+      | undefined;
+    if (!row) throw new StoreNotFoundError('settings', 1);
+    const secrets = JSON.parse(openSecret(this.key, row.secrets_enc, SETTINGS_AAD)) as SettingsSecrets;
+    return joinSettings(JSON.parse(row.doc), secrets);
+  }
+
+  async putSettings(s: ProvisioningSettings): Promise<void> {
+    const clean = validateSettings(s);
+    this.tx(() => this.writeSettings(clean));
+  }
+
+  private writeSettings(s: ProvisioningSettings): void {
+    const { doc, secrets } = splitSettings(s);
+    this.db
+      .prepare(
+        `INSERT INTO settings (id, doc, secrets_enc, updated_at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, secrets_enc = excluded.secrets_enc,
+           updated_at = excluded.updated_at`,
+      )
+      .run(JSON.stringify(doc), sealSecret(this.key, JSON.stringify(secrets), SETTINGS_AAD), this.iso());
+  }
+
+  // ---- provisioning certificates ---------------------------------------------------------
+
+  async addProvisioningCertificate(
+    c: Omit<StoredProvisioningCertificate, 'id' | 'createdAt'>,
+  ): Promise<StoredProvisioningCertificate> {
+    const clean = validateCertificate(c);
+    return this.tx(() => {
+      const createdAt = this.iso();
+      const id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO provisioning_certificates
+               (name, cert_pem, key_enc, root_sha1, root_sha256, root_sha384, enabled, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            clean.name,
+            clean.certPem,
+            Buffer.alloc(0),
+            clean.rootHashes.sha1,
+            clean.rootHashes.sha256,
+            clean.rootHashes.sha384,
+            clean.enabled ? 1 : 0,
+            createdAt,
+          ).lastInsertRowid,
+      );
+      this.db
+        .prepare('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?')
+        .run(sealSecret(this.key, clean.keyPem, certificateAad(id)), id);
+      return { id, ...clean, createdAt };
+    });
+  }
+
+  async listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]> {
+    this.open();
+    const rows = this.db.prepare('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      name: r.name as string,
+      certPem: r.cert_pem as string,
+      keyPem: openSecret(this.key, r.key_enc as Buffer, certificateAad(r.id as number)),
+      rootHashes: {
+        sha1: r.root_sha1 as string,
+        sha256: r.root_sha256 as string,
+        sha384: r.root_sha384 as string,
+      },
+      enabled: r.enabled === 1,
+      createdAt: r.created_at as string,
+    }));
+  }
+
+  // ---- devices ---------------------------------------------------------------------------
+
+  async upsertDevice(
+    uuid: DeviceUuid,
+    patch: Partial<Omit<DeviceRecord, 'uuid' | 'updatedAt'>>,
+  ): Promise<DeviceRecord> {
+    const id = normalizeUuid(uuid);
+    const p = validateDevicePatch(patch);
+    return this.tx(() => {
+      const row = this.db.prepare('SELECT * FROM devices WHERE uuid = ?').get(id) as Row | undefined;
+      const merged: DeviceRecord = {
+        ...(row ? toDevice(row) : { uuid: id, status: 'discovered' }),
+        updatedAt: this.iso(),
+      };
+      // A key present with `undefined` clears that field (e.g. `lastError` after a success).
+      for (const [k, v] of Object.entries(p)) {
+        if (v === undefined) delete (merged as unknown as Row)[k];
+        else (merged as unknown as Row)[k] = v;
+      }
+      if (merged.status === undefined) merged.status = 'discovered';
+      this.db
+        .prepare(
+          `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, provisioned_at, last_error, updated_at)
+           VALUES (@uuid, @status, @address, @amtVersion, @lastHelloAt, @provisionedAt, @lastError, @updatedAt)
+           ON CONFLICT (uuid) DO UPDATE SET status = excluded.status, address = excluded.address,
+             amt_version = excluded.amt_version, last_hello_at = excluded.last_hello_at,
+             provisioned_at = excluded.provisioned_at, last_error = excluded.last_error,
+             updated_at = excluded.updated_at`,
+        )
+        .run({
+          uuid: id,
+          status: merged.status,
+          address: merged.address ?? null,
+          amtVersion: merged.amtVersion ?? null,
+          lastHelloAt: merged.lastHelloAt ?? null,
+          provisionedAt: merged.provisionedAt ?? null,
+          lastError: merged.lastError ? JSON.stringify(merged.lastError) : null,
+          updatedAt: merged.updatedAt,
+        });
+      return merged;
+    });
+  }
+
+  async getDevice(uuid: DeviceUuid): Promise<DeviceRecord | undefined> {
+    this.open();
+    const row = this.db.prepare('SELECT * FROM devices WHERE uuid = ?').get(normalizeUuid(uuid)) as
+      | Row
+      | undefined;
+    return row ? toDevice(row) : undefined;
+  }
+
+  async listDevices(filter: { status?: DeviceStatus } = {}): Promise<DeviceRecord[]> {
+    this.open();
+    if (filter.status !== undefined) {
+      oneOf(filter.status, DEVICE_STATUSES, 'status');
+      return (
+        this.db.prepare('SELECT * FROM devices WHERE status = ? ORDER BY uuid').all(filter.status) as Row[]
+      ).map(toDevice);
+    }
+    return (this.db.prepare('SELECT * FROM devices ORDER BY uuid').all() as Row[]).map(toDevice);
+  }
+
+  // ---- device secrets --------------------------------------------------------------------
+
+  async addPendingSecret(
+    uuid: DeviceUuid,
+    kind: SecretKind,
+    value: string,
+    lease?: { jobId: number; fencingToken: number },
+  ): Promise<DeviceSecret> {
+    const id0 = normalizeUuid(uuid);
+    oneOf(kind, SECRET_KINDS, 'kind');
+    if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
+      throw new StoreInputError('value must be 1–4096 characters', 'value');
+    }
+    return this.tx(() => {
+      if (lease) this.checkLease(lease.jobId, lease.fencingToken, id0);
+      const createdAt = this.iso();
+      const id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO device_secrets (uuid, kind, state, value_enc, created_at) VALUES (?, ?, 'pending', ?, ?)`,
+          )
+          .run(id0, kind, Buffer.alloc(0), createdAt).lastInsertRowid,
+      );
+      this.db
+        .prepare('UPDATE device_secrets SET value_enc = ? WHERE id = ?')
+        .run(sealSecret(this.key, value, secretAad(id, id0, kind)), id);
+      return { id, uuid: id0, kind, state: 'pending', value, createdAt };
+    });
+  }
+
+  /**
+   * pending → current. The previous current secret of that kind, and any older pending one (an
+   * attempt this one superseded), become retired. Confirming a current secret again is a no-op,
+   * so a resumed job may repeat the step.
+   */
+  async confirmSecret(secretId: number, lease?: { jobId: number; fencingToken: number }): Promise<void> {
+    this.tx(() => {
+      const s = this.db.prepare('SELECT * FROM device_secrets WHERE id = ?').get(secretId) as
+        | SecretRow
+        | undefined;
+      if (lease) this.checkLease(lease.jobId, lease.fencingToken, s?.uuid);
+      if (!s) throw new StoreNotFoundError('secret', secretId);
+      if (s.state === 'current') return;
+      if (s.state === 'retired')
+        throw new StoreConflictError(`secret ${secretId} is retired and cannot become current`);
+      const at = this.iso();
+      this.db
+        .prepare(
+          `UPDATE device_secrets SET state = 'retired', retired_at = ?
+           WHERE uuid = ? AND kind = ? AND (state = 'current' OR (state = 'pending' AND id < ?))`,
+        )
+        .run(at, s.uuid, s.kind, s.id);
+      this.db
+        .prepare(`UPDATE device_secrets SET state = 'current', confirmed_at = ? WHERE id = ?`)
+        .run(at, s.id);
+    });
+  }
+
+  async listSecrets(
+    uuid: DeviceUuid,
+    opts: { kind?: SecretKind; states?: SecretState[] } = {},
+  ): Promise<DeviceSecret[]> {
+    this.open();
+    const id = normalizeUuid(uuid);
+    const states = opts.states ?? ['current', 'pending'];
+    for (const s of states) oneOf(s, SECRET_STATES, 'states');
+    if (opts.kind !== undefined) oneOf(opts.kind, SECRET_KINDS, 'kind');
+    if (states.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM device_secrets WHERE uuid = ? ${opts.kind ? 'AND kind = ?' : ''}
+           AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id DESC`,
+      )
+      .all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[];
+    return rows.map((r) => {
+      const out: DeviceSecret = {
+        id: r.id,
+        uuid: r.uuid,
+        kind: r.kind,
+        state: r.state,
+        value: openSecret(this.key, r.value_enc, secretAad(r.id, r.uuid, r.kind)),
+        createdAt: r.created_at,
+      };
+      if (r.confirmed_at) out.confirmedAt = r.confirmed_at;
+      return out;
+    });
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  async appendEvent(e: NewSiteEvent): Promise<SiteEvent> {
+    this.open();
+    const ev = validateEvent(e, this.iso());
+    const id = Number(
+      this.db
+        .prepare(
+          `INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          ev.at,
+          ev.level,
+          ev.type,
+          ev.uuid ?? null,
+          ev.jobId ?? null,
+          ev.step ?? null,
+          ev.message,
+          ev.durationMs ?? null,
+          ev.data === undefined ? null : JSON.stringify(ev.data),
+        ).lastInsertRowid,
+    );
+    return { id, ...ev };
+  }
+
+  /**
+   * Ascending by id. With `afterId`, the events after it (tailing); without, the newest `limit`
+   * (default 100) — still in ascending order.
+   */
+  async listEvents(
+    filter: { uuid?: DeviceUuid; jobId?: number; afterId?: number; limit?: number; type?: string } = {},
+  ): Promise<SiteEvent[]> {
+    this.open();
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.uuid !== undefined) {
+      where.push('uuid = ?');
+      args.push(normalizeUuid(filter.uuid));
+    }
+    if (filter.jobId !== undefined) {
+      where.push('job_id = ?');
+      args.push(intArg(filter.jobId, 'jobId'));
+    }
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      args.push(filter.type);
+    }
+    if (filter.afterId !== undefined) {
+      where.push('id > ?');
+      args.push(intArg(filter.afterId, 'afterId'));
+    }
+    const limit = limitArg(filter.limit);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql =
+      filter.afterId !== undefined
+        ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
+        : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`;
+    return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toEvent);
+  }
+
+  // ---- jobs ------------------------------------------------------------------------------
+
+  async enqueueJob(uuid: DeviceUuid, reason: JobReason): Promise<{ job: Job; created: boolean }> {
+    const id = normalizeUuid(uuid);
+    oneOf(reason, JOB_REASONS, 'reason');
+    return this.tx(() => {
+      const live = this.db
+        .prepare(`SELECT * FROM jobs WHERE uuid = ? AND state IN ('queued', 'running')`)
+        .get(id) as JobRow | undefined;
+      if (live) return { job: toJob(live), created: false };
+      const at = this.iso();
+      const row = this.db
+        .prepare(
+          `INSERT INTO jobs (uuid, reason, state, journal, attempts, fencing_token, created_at, updated_at)
+           VALUES (?, ?, 'queued', '{}', 0, 0, ?, ?) RETURNING *`,
+        )
+        .get(id, reason, at, at) as JobRow;
+      return { job: toJob(row), created: true };
+    });
+  }
+
+  async claimJob(owner: string, leaseMs: number): Promise<JobLease | undefined> {
+    text(owner, 'owner', 1, 200);
+    positiveInt(leaseMs, 'leaseMs');
+    return this.tx(() => {
+      const nowMs = this.clock();
+      const at = new Date(nowMs).toISOString();
+      const next = this.db
+        .prepare(
+          `SELECT id FROM jobs
+           WHERE state = 'queued' OR (state = 'running' AND lease_expires_at <= ?)
+           ORDER BY id LIMIT 1`,
+        )
+        .get(at) as { id: number } | undefined;
+      if (!next) return undefined;
+      const row = this.db
+        .prepare(
+          `UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?,
+             fencing_token = fencing_token + 1, attempts = attempts + 1, updated_at = ?
+           WHERE id = ? RETURNING *`,
+        )
+        .get(owner, new Date(nowMs + leaseMs).toISOString(), at, next.id) as JobRow;
+      const job = toJob(row);
+      return { job, fencingToken: job.fencingToken };
+    });
+  }
+
+  async renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void> {
+    positiveInt(leaseMs, 'leaseMs');
+    this.tx(() => {
+      this.checkLease(jobId, fencingToken);
+      const nowMs = this.clock();
+      this.db
+        .prepare('UPDATE jobs SET lease_expires_at = ?, updated_at = ? WHERE id = ?')
+        .run(new Date(nowMs + leaseMs).toISOString(), new Date(nowMs).toISOString(), jobId);
+    });
+  }
+
+  async recordStep(
+    jobId: number,
+    fencingToken: number,
+    update: { step?: string; journal?: Record<string, unknown> },
+  ): Promise<Job> {
+    if (update.step !== undefined) text(update.step, 'step', 1, 200);
+    if (update.journal !== undefined && (typeof update.journal !== 'object' || update.journal === null)) {
+      throw new StoreInputError('journal must be an object', 'journal');
+    }
+    return this.tx(() => {
+      const row = this.checkLease(jobId, fencingToken);
+      const journal = { ...(JSON.parse(row.journal) as Record<string, unknown>), ...update.journal };
+      const updated = this.db
+        .prepare('UPDATE jobs SET journal = ?, step = ?, updated_at = ? WHERE id = ? RETURNING *')
+        .get(JSON.stringify(journal), update.step ?? row.step, this.iso(), jobId) as JobRow;
+      return toJob(updated);
+    });
+  }
+
+  async finishJob(
+    jobId: number,
+    fencingToken: number,
+    outcome: {
+      state: 'succeeded' | 'failed' | 'cancelled';
+      error?: { code: string; message: string; step?: string };
+    },
+  ): Promise<Job> {
+    oneOf(outcome.state, ['succeeded', 'failed', 'cancelled'] as const, 'state');
+    const error = outcome.error === undefined ? undefined : validateError(outcome.error, 'error');
+    return this.tx(() => {
+      this.checkLease(jobId, fencingToken);
+      const row = this.db
+        .prepare(
+          `UPDATE jobs SET state = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+           WHERE id = ? RETURNING *`,
+        )
+        .get(outcome.state, error ? JSON.stringify(error) : null, this.iso(), jobId) as JobRow;
+      return toJob(row);
+    });
+  }
+
+  async getJob(id: number): Promise<Job | undefined> {
+    this.open();
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  /** Newest first. */
+  async listJobs(filter: { uuid?: DeviceUuid; state?: JobState; limit?: number } = {}): Promise<Job[]> {
+    this.open();
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.uuid !== undefined) {
+      where.push('uuid = ?');
+      args.push(normalizeUuid(filter.uuid));
+    }
+    if (filter.state !== undefined) {
+      where.push('state = ?');
+      args.push(oneOf(filter.state, JOB_STATES, 'state'));
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return (
+      this.db
+        .prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ?`)
+        .all(...args, limitArg(filter.limit)) as JobRow[]
+    ).map(toJob);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  /**
+   * The fencing check, inside the caller's transaction: the job must be running under exactly
+   * this token. A reclaimed job has a higher token, so the old worker's writes are refused. An
+   * expired lease nobody reclaimed still passes, as its token is still the newest.
+   */
+  private checkLease(jobId: number, fencingToken: number, uuid?: string): JobRow {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+    if (!row) throw new StoreNotFoundError('job', jobId);
+    if (row.state !== 'running' || row.fencing_token !== fencingToken) throw new StaleLeaseError(jobId);
+    if (uuid !== undefined && row.uuid !== uuid) {
+      throw new StoreInputError(`job ${jobId} belongs to another device`, 'jobId');
+    }
+    return row;
+  }
+}
+
+const SETTINGS_AAD = 'settings:1';
+const credentialAad = (id: number) => `credentials:${id}`;
+const certificateAad = (id: number) => `provisioning_certificates:${id}`;
+const secretAad = (id: number, uuid: string, kind: string) => `device_secrets:${id}:${uuid}:${kind}`;
+
+function toComputer(r: Row): ImportedComputer {
+  const c: ImportedComputer = {
+    uuid: r.uuid as string,
+    hostName: r.host_name as string,
+    domainName: r.domain_name as string,
+    source: r.source as ImportedComputer['source'],
+    importedAt: r.imported_at as string,
+  };
+  if (r.ou !== null) c.ou = r.ou as string;
+  return c;
+}
+
+function toDevice(r: Row): DeviceRecord {
+  const d: DeviceRecord = {
+    uuid: r.uuid as string,
+    status: r.status as DeviceStatus,
+    updatedAt: r.updated_at as string,
+  };
+  if (r.address !== null) d.address = r.address as string;
+  if (r.amt_version !== null) d.amtVersion = r.amt_version as string;
+  if (r.last_hello_at !== null) d.lastHelloAt = r.last_hello_at as string;
+  if (r.provisioned_at !== null) d.provisionedAt = r.provisioned_at as string;
+  if (r.last_error !== null) d.lastError = JSON.parse(r.last_error as string);
+  return d;
+}
+
+function toEvent(r: Row): SiteEvent {
+  const e: SiteEvent = {
+    id: r.id as number,
+    at: r.at as string,
+    level: r.level as EventLevel,
+    type: r.type as string,
+    message: r.message as string,
+  };
+  if (r.uuid !== null) e.uuid = r.uuid as string;
+  if (r.job_id !== null) e.jobId = r.job_id as number;
+  if (r.step !== null) e.step = r.step as string;
+  if (r.duration_ms !== null) e.durationMs = r.duration_ms as number;
+  if (r.data !== null) e.data = JSON.parse(r.data as string);
+  return e;
+}
+
+function toJob(r: JobRow): Job {
+  const j: Job = {
+    id: r.id,
+    uuid: r.uuid,
+    reason: r.reason,
+    state: r.state,
+    journal: JSON.parse(r.journal),
+    attempts: r.attempts,
+    fencingToken: r.fencing_token,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.step !== null) j.step = r.step;
+  if (r.lease_owner !== null) j.leaseOwner = r.lease_owner;
+  if (r.lease_expires_at !== null) j.leaseExpiresAt = r.lease_expires_at;
+  if (r.last_error !== null) j.lastError = JSON.parse(r.last_error);
+  return j;
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], field: string): T {
+  if (!allowed.includes(v as T))
+    throw new StoreInputError(`${field} must be one of ${allowed.join(', ')}`, field);
+  return v as T;
+}
+
+/** Free text up to 4000 characters (messages may span lines). */
+function message(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length > 4000)
+    throw new StoreInputError(`${field} must be text up to 4000 characters`, field);
+  return v;
+}
+
+function intArg(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new StoreInputError(`${field} must be a non-negative integer`, field);
+  }
+  return v;
+}
+
+function positiveInt(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+    throw new StoreInputError(`${field} must be a positive integer`, field);
+  }
+  return v;
+}
+
+function limitArg(v: number | undefined): number {
+  if (v === undefined) return DEFAULT_LIST_LIMIT;
+  positiveInt(v, 'limit');
+  return Math.min(v, MAX_LIST_LIMIT);
+}
+
+function validateError(e: unknown, field: string): { code: string; message: string; step?: string } {
+  if (typeof e !== 'object' || e === null) throw new StoreInputError(`${field} must be an object`, field);
+  const o = e as Record<string, unknown>;
+  const out: { code: string; message: string; step?: string } = {
+    code: text(o.code, `${field}.code`, 1, 200),
+    message: message(o.message, `${field}.message`),
+  };
+  if (o.step !== undefined) out.step = text(o.step, `${field}.step`, 1, 200);
+  return out;
+}
+
+function validateDevicePatch(patch: Partial<Omit<DeviceRecord, 'uuid' | 'updatedAt'>>): Row {
+  if (typeof patch !== 'object' || patch === null)
+    throw new StoreInputError('patch must be an object', 'patch');
+  const out: Row = {};
+  for (const [k, v] of Object.entries(patch)) {
+    switch (k) {
+      case 'status':
+        if (v === undefined) throw new StoreInputError('status cannot be cleared', 'status');
+        out.status = oneOf(v, DEVICE_STATUSES, 'status');
+        break;
+      case 'address':
+      case 'amtVersion':
+        out[k] = v === undefined ? undefined : text(v, k, 1, 200);
+        break;
+      case 'lastHelloAt':
+      case 'provisionedAt':
+        if (v !== undefined && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) {
+          throw new StoreInputError(`${k} must be an ISO 8601 time`, k);
+        }
+        out[k] = v;
+        break;
+      case 'lastError':
+        out.lastError = v === undefined ? undefined : validateError(v, 'lastError');
+        break;
+      default:
+        throw new StoreInputError(`unknown device field ${k}`, k);
+    }
+  }
+  return out;
+}
+
+function validateEvent(e: NewSiteEvent, nowIso: string): Omit<SiteEvent, 'id'> {
+  if (typeof e !== 'object' || e === null) throw new StoreInputError('event must be an object', 'event');
+  const out: Omit<SiteEvent, 'id'> = {
+    at: e.at === undefined ? nowIso : e.at,
+    level: oneOf(e.level, EVENT_LEVELS, 'level'),
+    type: text(e.type, 'type', 1, 200),
+    message: message(e.message, 'message'),
+  };
+  if (Number.isNaN(Date.parse(out.at))) throw new StoreInputError('at must be an ISO 8601 time', 'at');
+  if (e.uuid !== undefined) out.uuid = normalizeUuid(e.uuid);
+  if (e.jobId !== undefined) out.jobId = intArg(e.jobId, 'jobId');
+  if (e.step !== undefined) out.step = text(e.step, 'step', 1, 200);
+  if (e.durationMs !== undefined) {
+    if (typeof e.durationMs !== 'number' || !Number.isFinite(e.durationMs) || e.durationMs < 0) {
+      throw new StoreInputError('durationMs must be a non-negative number', 'durationMs');
+    }
+    out.durationMs = e.durationMs;
+  }
+  if (e.data !== undefined) {
+    if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) {
+      throw new StoreInputError('data must be an object', 'data');
+    }
+    // Events never carry a secret: scrub secret-named keys even if a caller slipped one in.
+    out.data = redactSecrets(e.data);
+  }
+  return out;
+}

@@ -1,0 +1,274 @@
+/**
+ * The site store: everything the provisioning service records about a site. An interface, so a
+ * PostgreSQL backend can replace the embedded SQLite one; every method is async for that reason.
+ *
+ * Secrets (passwords, private keys, PSKs) go in and come out as plaintext at this boundary; the
+ * implementation encrypts them at rest (AES-256-GCM, per-record nonce) with a key from a
+ * `SecretKeyProvider`. Nothing above the store ever sees ciphertext, and nothing below it ever
+ * logs plaintext.
+ */
+
+import { ServiceError } from './errors.js';
+
+/** Canonical lower-case UUID string, as `@oobkit/hello` decodes it. */
+export type DeviceUuid = string;
+
+/** A computer the administrator imported for out-of-band management (flow A.2). */
+export interface ImportedComputer {
+  uuid: DeviceUuid;
+  /** Host name AMT gets (flow A.7.2), e.g. `pc-0042`. */
+  hostName: string;
+  /** DNS domain AMT gets, e.g. `corp.example.com`. */
+  domainName: string;
+  /** Directory container / OU for the AMT account (flow A.6); optional. */
+  ou?: string;
+  /** `import` (admin import) or `registration` (in-band discovery, flow B). */
+  source: 'import' | 'registration';
+  importedAt: string; // ISO 8601
+}
+
+/** AMT provisioning / discovery credentials tried in order (flow A.5). */
+export interface AmtCredential {
+  id: number;
+  label: string;
+  username: string;
+  password: string; // plaintext at this boundary, encrypted at rest
+  /** Lower tries first. */
+  priority: number;
+}
+
+export type PowerBehaviour = 'SP1' | 'SP2';
+
+export interface UserAclSetting {
+  /** Digest user (1–16 ASCII) or, with `kerberosSid`, an AD user/group. */
+  username?: string;
+  password?: string; // secret
+  kerberosSid?: string; // base64 binary SID
+  /** 0 local, 1 network, 2 both. */
+  accessPermission: 0 | 1 | 2;
+  /** AMT realm numbers (amt-protocol.md §5). */
+  realms: number[];
+}
+
+export interface WifiProfileSetting {
+  name: string;
+  ssid: string;
+  priority: number;
+  /** CIM_WiFiEndpointSettings AuthenticationMethod (4 WPA PSK, 6 WPA2 PSK, 5/7 802.1X …). */
+  authenticationMethod: number;
+  /** EncryptionMethod (3 TKIP, 4 CCMP …). */
+  encryptionMethod: number;
+  pskPassphrase?: string; // secret
+}
+
+export interface Wired8021xSetting {
+  enabled: boolean;
+  authenticationProtocol: number;
+  serverCertificateName?: string;
+  username?: string;
+  password?: string; // secret
+}
+
+/** Site-wide provisioning settings (the console's "out-of-band management" properties). */
+export interface ProvisioningSettings {
+  features: { ping: boolean; webUi: boolean; sol: boolean; ider: boolean };
+  userAcls: UserAclSetting[];
+  kerberos: { enabled: boolean };
+  powerBehaviour: PowerBehaviour;
+  /** SP2: the scheme to set (ConfigMgr numbering, see the flow's power table). */
+  powerScheme: number;
+  wifiProfiles: WifiProfileSetting[];
+  wired8021x?: Wired8021xSetting;
+  /** The strong MEBx password created at the console (flow A.7.5); secret. */
+  mebxPassword: string;
+  /** AMT admin account name (always `admin` on real AMT). */
+  adminUsername: string;
+}
+
+/** A provisioning certificate chain the service may present (flow A.3). */
+export interface StoredProvisioningCertificate {
+  id: number;
+  name: string;
+  /** leaf → root PEM. */
+  certPem: string;
+  keyPem: string; // secret
+  /** Lower-case hex thumbprints of the root, for matching hello hashes without parsing. */
+  rootHashes: { sha1: string; sha256: string; sha384: string };
+  enabled: boolean;
+  createdAt: string;
+}
+
+export type DeviceStatus =
+  | 'discovered' // a hello arrived, nothing done yet
+  | 'queued'
+  | 'provisioning'
+  | 'provisioned'
+  | 'failed'
+  | 'unprovisioned';
+
+/** What the site knows of one AMT device (flow A.9 "report"). */
+export interface DeviceRecord {
+  uuid: DeviceUuid;
+  status: DeviceStatus;
+  /** Address AMT's last hello came from (the service connects back to it). */
+  address?: string;
+  amtVersion?: string;
+  lastHelloAt?: string;
+  provisionedAt?: string;
+  lastError?: { code: string; message: string; step?: string };
+  updatedAt: string;
+}
+
+export type SecretKind = 'admin' | 'mebx' | 'directory';
+export type SecretState = 'pending' | 'current' | 'retired';
+
+/** A device secret. Stored `pending` before it is written anywhere, `current` once confirmed. */
+export interface DeviceSecret {
+  id: number;
+  uuid: DeviceUuid;
+  kind: SecretKind;
+  state: SecretState;
+  value: string; // plaintext at this boundary
+  createdAt: string;
+  confirmedAt?: string;
+}
+
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One line of the event log. Never carries a secret. */
+export interface SiteEvent {
+  id: number;
+  at: string;
+  level: EventLevel;
+  /** Stable machine-readable type, e.g. `hello.dropped.unknown-uuid`, `step.done`. */
+  type: string;
+  uuid?: DeviceUuid;
+  jobId?: number;
+  step?: string;
+  message: string;
+  durationMs?: number;
+  data?: Record<string, unknown>;
+}
+
+export type NewSiteEvent = Omit<SiteEvent, 'id' | 'at'> & { at?: string };
+
+export type JobReason = 'hello' | 'manual' | 'retry' | 'unprovision' | 'in-band';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A provisioning job: one device, a journal of completed steps, a lease with a fencing token. */
+export interface Job {
+  id: number;
+  uuid: DeviceUuid;
+  reason: JobReason;
+  state: JobState;
+  /** Completed steps and what they produced (no secrets), so a resumed job skips or repeats safely. */
+  journal: Record<string, unknown>;
+  /** The step being worked on. */
+  step?: string;
+  attempts: number;
+  leaseOwner?: string;
+  leaseExpiresAt?: string;
+  /** Increments on every claim; every write of a worker carries it and is refused if stale. */
+  fencingToken: number;
+  lastError?: { code: string; message: string; step?: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A claimed job: the worker must present `fencingToken` on every write. */
+export interface JobLease {
+  job: Job;
+  fencingToken: number;
+}
+
+export class StaleLeaseError extends ServiceError {
+  override readonly name = 'StaleLeaseError';
+  override readonly code = 'STORE_STALE_LEASE';
+  constructor(readonly jobId: number) {
+    super('STORE_STALE_LEASE', `job ${jobId}: the lease was lost (fencing token is stale)`);
+  }
+}
+
+export interface SiteStore {
+  // computers (flow A.2 / B)
+  importComputers(
+    list: Omit<ImportedComputer, 'importedAt'>[],
+  ): Promise<{ created: number; updated: number }>;
+  getComputer(uuid: DeviceUuid): Promise<ImportedComputer | undefined>;
+  listComputers(): Promise<ImportedComputer[]>;
+  deleteComputer(uuid: DeviceUuid): Promise<boolean>;
+
+  // credentials (flow A.5)
+  addCredential(c: Omit<AmtCredential, 'id'>): Promise<AmtCredential>;
+  listCredentials(): Promise<AmtCredential[]>; // ordered by priority, then id
+  deleteCredential(id: number): Promise<boolean>;
+
+  // settings
+  getSettings(): Promise<ProvisioningSettings>;
+  putSettings(s: ProvisioningSettings): Promise<void>;
+
+  // provisioning certificates (flow A.3)
+  addProvisioningCertificate(
+    c: Omit<StoredProvisioningCertificate, 'id' | 'createdAt'>,
+  ): Promise<StoredProvisioningCertificate>;
+  listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]>;
+
+  // devices (flow A.9)
+  upsertDevice(
+    uuid: DeviceUuid,
+    patch: Partial<Omit<DeviceRecord, 'uuid' | 'updatedAt'>>,
+  ): Promise<DeviceRecord>;
+  getDevice(uuid: DeviceUuid): Promise<DeviceRecord | undefined>;
+  listDevices(filter?: { status?: DeviceStatus }): Promise<DeviceRecord[]>;
+
+  // device secrets (the "no secret is lost" invariant)
+  /** Stores a new secret as pending. With `fencingToken`, refused (StaleLeaseError) if the job lost its lease. */
+  addPendingSecret(
+    uuid: DeviceUuid,
+    kind: SecretKind,
+    value: string,
+    lease?: { jobId: number; fencingToken: number },
+  ): Promise<DeviceSecret>;
+  /** pending → current; the previous current secret of that kind becomes retired. */
+  confirmSecret(secretId: number, lease?: { jobId: number; fencingToken: number }): Promise<void>;
+  /** Newest first. Default: current and pending (what a login should try). */
+  listSecrets(
+    uuid: DeviceUuid,
+    opts?: { kind?: SecretKind; states?: SecretState[] },
+  ): Promise<DeviceSecret[]>;
+
+  // event log
+  appendEvent(e: NewSiteEvent): Promise<SiteEvent>;
+  listEvents(filter?: {
+    uuid?: DeviceUuid;
+    jobId?: number;
+    afterId?: number;
+    limit?: number;
+    type?: string;
+  }): Promise<SiteEvent[]>;
+
+  // jobs
+  /** Queues a job unless one is queued or running for the device; then returns that one (`created: false`). */
+  enqueueJob(uuid: DeviceUuid, reason: JobReason): Promise<{ job: Job; created: boolean }>;
+  /** Claims the oldest queued job, or a running one whose lease expired (a crashed worker's). */
+  claimJob(owner: string, leaseMs: number): Promise<JobLease | undefined>;
+  renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void>; // StaleLeaseError
+  /** Journals a completed step (and its non-secret output), and/or records the current step. */
+  recordStep(
+    jobId: number,
+    fencingToken: number,
+    update: { step?: string; journal?: Record<string, unknown> },
+  ): Promise<Job>; // StaleLeaseError
+  finishJob(
+    jobId: number,
+    fencingToken: number,
+    outcome: {
+      state: 'succeeded' | 'failed' | 'cancelled';
+      error?: { code: string; message: string; step?: string };
+    },
+  ): Promise<Job>; // StaleLeaseError
+  getJob(id: number): Promise<Job | undefined>;
+  listJobs(filter?: { uuid?: DeviceUuid; state?: JobState; limit?: number }): Promise<Job[]>;
+
+  close(): Promise<void>;
+}

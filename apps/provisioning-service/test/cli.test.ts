@@ -1,0 +1,278 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRsaKeyCache, createTestPki } from '@oobkit/provisioning-cert';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildAdminApi } from '../src/api/index.js';
+import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+
+/** The built CLI (`tsup` builds it; the workspace test task builds before testing). */
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const U1 = '8f3a1c2e-0000-4000-8000-000000000001';
+const U2 = '8f3a1c2e-0000-4000-8000-000000000002';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: string;
+let dataDir: string;
+
+/** Runs the CLI asynchronously (a server in this process may have to answer it). */
+function oobkit(args: string[], input?: string): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, '--data-dir', dataDir, ...args],
+      { env, cwd: dir },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(input ?? '');
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI))
+    throw new Error(`build the CLI first (npx -y pnpm@12.4.2 exec tsup): ${CLI} is missing`);
+});
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'oobkit-cli-'));
+  dataDir = join(dir, 'data');
+});
+
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+async function seedStore(fn: (s: Awaited<ReturnType<typeof openSqliteStore>>) => Promise<void>) {
+  const s = await openSqliteStore({
+    path: join(dataDir, 'oobkit.db'),
+    keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
+  });
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('oobkit CLI on a data folder', () => {
+  it('prints help with every command and exits 0', async () => {
+    const r = await oobkit(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['serve', 'import', 'devices', 'events', 'credentials', 'settings', 'certs', 'demo']) {
+      expect(r.stdout).toContain(c);
+    }
+  });
+
+  it('imports CSV and JSON files, reporting new and updated computers', async () => {
+    const csv = file(
+      'fleet.csv',
+      `uuid,hostName,domainName,ou\n${U1},pc-1,corp.example.com,"OU=AMT,DC=corp"\n${U2},pc-2,corp.example.com,\n`,
+    );
+    const first = await oobkit(['import', csv]);
+    expect(first).toMatchObject({ code: 0, stdout: 'imported 2 computers (2 new, 0 updated)\n' });
+    const json = file(
+      'fleet.json',
+      JSON.stringify([{ uuid: U1, hostName: 'pc-1b', domainName: 'corp.example.com' }]),
+    );
+    const second = await oobkit(['import', json, '--json']);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toEqual({ created: 0, updated: 1 });
+    if (process.platform !== 'win32') {
+      expect(existsSync(join(dataDir, 'secret.key'))).toBe(true);
+    }
+  });
+
+  it('reports a bad file with its code and line, exit 1, and imports nothing', async () => {
+    const csv = file(
+      'bad.csv',
+      `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n${U2},pc 2,corp.example.com\n`,
+    );
+    const r = await oobkit(['import', csv]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/CSV_ROW: line 3/);
+    const bad = await oobkit([
+      'import',
+      file('bad.json', JSON.stringify([{ uuid: U1, hostName: 'pc', domainName: 'a.b', x: 1 }])),
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('STORE_INVALID_INPUT');
+    const devices = await oobkit(['import', file('ok.csv', 'uuid,hostName,domainName\n'), '--json']);
+    expect(JSON.parse(devices.stdout)).toEqual({ created: 0, updated: 0 });
+  });
+
+  it('refuses to read a data folder that does not exist', async () => {
+    const r = await oobkit(['devices']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('STORE_NOT_FOUND');
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('lists devices and events as tables or JSON', async () => {
+    await seedStore(async (s) => {
+      await s.upsertDevice(U1, { status: 'provisioned', address: '127.0.0.7', amtVersion: '11.8.50' });
+      await s.upsertDevice(U2, {
+        status: 'failed',
+        lastError: { code: 'DIGEST_UNAUTHORIZED', message: 'no credential worked' },
+      });
+      await s.appendEvent({ level: 'info', type: 'job.succeeded', uuid: U1, message: 'provisioned' });
+      await s.appendEvent({ level: 'error', type: 'job.failed', uuid: U2, message: 'no credential worked' });
+    });
+    const table = await oobkit(['devices']);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^UUID\s+STATUS\s+ADDRESS\s+AMT\s+UPDATED\s+ERROR$/);
+    expect(lines[1]).toMatch(new RegExp(`^${U1}\\s+provisioned\\s+127\\.0\\.0\\.7\\s+11\\.8\\.50`));
+    expect(lines[2]).toMatch(/failed.*DIGEST_UNAUTHORIZED$/);
+    const failed = JSON.parse((await oobkit(['devices', '--status', 'failed', '--json'])).stdout);
+    expect(failed.map((d: { uuid: string }) => d.uuid)).toEqual([U2]);
+    const events = JSON.parse((await oobkit(['events', '--uuid', U2, '--json'])).stdout);
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['job.failed']);
+    const text = await oobkit(['events', '--limit', '1']);
+    expect(text.stdout).toContain('job.failed');
+    expect(text.stdout).not.toContain('job.succeeded');
+  });
+
+  it('adds and lists credentials without ever printing the password', async () => {
+    const add = await oobkit(
+      ['credentials', 'add', '--label', 'factory', '--password-stdin', '--priority', '5', '--json'],
+      'Factory!Pass9\n',
+    );
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    expect(JSON.parse(add.stdout)).toEqual({ id: 1, label: 'factory', username: 'admin', priority: 5 });
+    const list = await oobkit(['credentials', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([{ id: 1, label: 'factory', username: 'admin', priority: 5 }]);
+    expect(add.stdout + list.stdout + add.stderr + list.stderr).not.toContain('Factory!Pass9');
+    await seedStore(async (s) => {
+      expect((await s.listCredentials())[0]?.password).toBe('Factory!Pass9');
+    });
+    const missing = await oobkit(['credentials', 'add', '--label', 'x']);
+    expect(missing.code).toBe(2);
+    expect((await oobkit(['credentials', 'delete', '1'])).code).toBe(0);
+    expect((await oobkit(['credentials', 'delete', '1'])).code).toBe(1);
+  });
+
+  it('shows settings redacted and changes them by path or from a file', async () => {
+    await oobkit(['import', file('e.csv', 'uuid,hostName,domainName\n')]);
+    const shown = JSON.parse((await oobkit(['settings', 'show'])).stdout);
+    expect(shown).toMatchObject({ powerBehaviour: 'SP2', powerScheme: 5, mebxPassword: '***' });
+    const revealed = JSON.parse((await oobkit(['settings', 'show', '--reveal'])).stdout);
+    expect(revealed.mebxPassword).not.toBe('***');
+    expect((await oobkit(['settings', 'set', 'powerBehaviour', 'SP1'])).code).toBe(0);
+    expect((await oobkit(['settings', 'set', 'features.sol', 'false'])).code).toBe(0);
+    const after = JSON.parse((await oobkit(['settings', 'show', '--reveal'])).stdout);
+    expect(after).toMatchObject({
+      powerBehaviour: 'SP1',
+      features: { sol: false, ping: true },
+      mebxPassword: revealed.mebxPassword,
+    });
+    const doc = { ...shown, kerberos: { enabled: false } };
+    const fromFile = await oobkit([
+      'settings',
+      'set',
+      '--file',
+      file('s.json', JSON.stringify(doc)),
+      '--json',
+    ]);
+    expect(fromFile.code).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({
+      kerberos: { enabled: false },
+      powerBehaviour: 'SP2',
+      mebxPassword: '***',
+    });
+    const unknown = await oobkit(['settings', 'set', 'bogus', '1']);
+    expect(unknown.code).toBe(2);
+    const invalid = await oobkit(['settings', 'set', 'powerBehaviour', 'SP3']);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('STORE_INVALID_INPUT');
+    expect(JSON.parse((await oobkit(['settings', 'show'])).stdout).powerBehaviour).toBe('SP2');
+  });
+
+  it('adds a provisioning certificate from PEM files and from a PFX', async () => {
+    const pki = await createTestPki({ serverFqdn: 'provision.corp.example.com', keys: createRsaKeyCache() });
+    const cert = file('chain.pem', pki.chain.certPem);
+    const key = file('leaf.key', pki.leaf.keyPem);
+    const add = await oobkit(['certs', 'add', '--name', 'corp', '--cert', cert, '--key', key, '--json']);
+    expect(add.code).toBe(0);
+    expect(JSON.parse(add.stdout)).toMatchObject({
+      id: 1,
+      rootHashes: { sha256: pki.rootHashes.sha256.toString('hex') },
+    });
+    const pfx = file('corp.pfx', '');
+    writeFileSync(pfx, pki.pfx);
+    const viaPfx = await oobkit(
+      ['certs', 'add', '--name', 'pfx', '--pfx', pfx, '--pfx-password-stdin'],
+      `${pki.pfxPassword}\n`,
+    );
+    expect(viaPfx.code).toBe(0);
+    const wrong = await oobkit(['certs', 'add', '--name', 'bad', '--pfx', pfx, '--pfx-password', 'nope']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('PCERT_PFX_PASSWORD');
+    const list = await oobkit(['certs', 'list', '--json']);
+    expect(JSON.parse(list.stdout).map((c: { name: string }) => c.name)).toEqual(['corp', 'pfx']);
+    expect(add.stdout + list.stdout).not.toContain('PRIVATE KEY');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await oobkit(['nonsense'])).code).toBe(2);
+    const bad = await oobkit(['events', '--limit', 'many']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected a whole number');
+    expect((await oobkit(['devices', '--status', 'sleeping'])).code).toBe(2);
+  });
+});
+
+describe('oobkit CLI against the admin API', () => {
+  it('uses the API with --api and --token, and fails cleanly with a wrong token', async () => {
+    const store = await openSqliteStore({
+      path: ':memory:',
+      keyProvider: staticKeyProvider(randomBytes(32)),
+    });
+    const token = 'cli-test-token-0123456789';
+    const app = await buildAdminApi({ store, token });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const csv = file('fleet.csv', `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n`);
+      const imported = await oobkit(['--api', url, '--token', token, 'import', csv, '--json']);
+      expect(imported.code).toBe(0);
+      expect(JSON.parse(imported.stdout)).toEqual({ created: 1, updated: 0 });
+      expect((await store.getComputer(U1))?.hostName).toBe('pc-1');
+      await store.upsertDevice(U1, { status: 'queued' });
+      const devices = await oobkit(['--api', url, '--token', token, 'devices', '--json']);
+      expect(JSON.parse(devices.stdout).map((d: { status: string }) => d.status)).toEqual(['queued']);
+      const set = await oobkit(['--api', url, '--token', token, 'settings', 'set', 'powerScheme', '7']);
+      expect(set.code).toBe(0);
+      expect((await store.getSettings()).powerScheme).toBe(7);
+      const denied = await oobkit(['--api', url, '--token', 'wrong-token-0123456789', 'devices']);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('API_UNAUTHORIZED (HTTP 401)');
+      const reveal = await oobkit(['--api', url, '--token', token, 'settings', 'show', '--reveal']);
+      expect(reveal.code).toBe(2);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+    expect(existsSync(join(dataDir, 'oobkit.db'))).toBe(false);
+    expect(existsSync(join(dataDir, 'api-token'))).toBe(false);
+  });
+});

@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../src/demo.js';
+import { fileKeyProvider } from '../src/secrets/index.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+
+describe('oobkit demo', () => {
+  it('provisions a mixed fleet, proves each stored password, and prints plain progress lines', async () => {
+    const lines: string[] = [];
+    const dataDir = await mkdtemp(join(tmpdir(), 'oobkit-demo-test-'));
+    try {
+      const summary = await runDemo({
+        devices: 6,
+        dataDir,
+        out: (l) => lines.push(l),
+        tty: false,
+        timeoutMs: 120_000,
+      });
+      expect(summary).toMatchObject({ total: 6, provisioned: 6, failed: 0, verified: 6, ok: true });
+      expect(summary.byPersonality).toEqual({
+        legacy: { total: 2, provisioned: 2 },
+        modern: { total: 4, provisioned: 4 },
+      });
+      expect(lines[0]).toMatch(/^oobkit demo: 6 simulated AMT devices \(2 legacy, 4 modern\)/);
+      expect(lines.some((l) => /\[#+\] 6\/6 provisioned/.test(l))).toBe(true);
+      expect(lines.at(-1)).toBe('OK');
+      // The data stays where it was asked to be: the site store holds six provisioned devices.
+      const store = await openSqliteStore({
+        path: join(dataDir, 'oobkit.db'),
+        keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
+      });
+      expect(await store.listDevices({ status: 'provisioned' })).toHaveLength(6);
+      await store.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it('prints one JSON summary in --json mode', async () => {
+    const lines: string[] = [];
+    const summary = await runDemo({ devices: 2, json: true, out: (l) => lines.push(l), timeoutMs: 120_000 });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual(summary);
+    expect(summary.ok).toBe(true);
+    expect(summary.seconds).toBeGreaterThan(0);
+  }, 150_000);
+});

@@ -1,0 +1,623 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
+import { isStrongAmtPassword } from '../src/store/settings.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import { type ProvisioningSettings, type SiteStore, StaleLeaseError } from '../src/store/types.js';
+
+const U1 = '8f3a1c2e-0000-4000-8000-000000000001';
+const U2 = '8f3a1c2e-0000-4000-8000-000000000002';
+const KEY = randomBytes(32);
+
+let dir: string;
+let t: number;
+const now = () => t;
+const stores: SiteStore[] = [];
+
+async function open(path = ':memory:', key = KEY): Promise<SiteStore> {
+  const s = await openSqliteStore({ path, keyProvider: staticKeyProvider(key), now });
+  stores.push(s);
+  return s;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'oobkit-store-'));
+  t = Date.parse('2025-03-01T10:00:00.000Z');
+});
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every byte SQLite wrote: the main file and the WAL (a fresh write may sit only in the WAL). */
+function rawBytes(path: string): string {
+  let out = readFileSync(path).toString('latin1');
+  try {
+    out += readFileSync(`${path}-wal`).toString('latin1');
+  } catch {
+    // no WAL left after a clean close
+  }
+  return out;
+}
+
+describe('computers', () => {
+  it('imports, counts created vs updated, lists, gets and deletes', async () => {
+    const s = await open();
+    expect(
+      await s.importComputers([
+        {
+          uuid: U1.toUpperCase(),
+          hostName: 'pc-1',
+          domainName: 'corp.example.com',
+          ou: 'OU=AMT',
+          source: 'import',
+        },
+        { uuid: U2, hostName: 'pc-2', domainName: 'corp.example.com', source: 'import' },
+      ]),
+    ).toEqual({ created: 2, updated: 0 });
+    t += 1000;
+    expect(
+      await s.importComputers([
+        { uuid: U1, hostName: 'pc-1b', domainName: 'corp.example.com', source: 'import' },
+      ]),
+    ).toEqual({ created: 0, updated: 1 });
+    const c1 = await s.getComputer(U1);
+    expect(c1).toEqual({
+      uuid: U1,
+      hostName: 'pc-1b',
+      domainName: 'corp.example.com',
+      source: 'import',
+      importedAt: new Date(t).toISOString(),
+    });
+    expect((await s.listComputers()).map((c) => c.hostName)).toEqual(['pc-1b', 'pc-2']);
+    expect(await s.deleteComputer(U2.toUpperCase())).toBe(true);
+    expect(await s.deleteComputer(U2)).toBe(false);
+    expect(await s.getComputer(U2)).toBeUndefined();
+  });
+
+  it('refuses a bad list as a whole and changes nothing', async () => {
+    const s = await open();
+    await expect(
+      s.importComputers([
+        { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+        { uuid: U2, hostName: 'bad host', domainName: 'corp.example.com', source: 'import' },
+      ]),
+    ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT', index: 1, field: 'computers[1].hostName' });
+    await expect(
+      s.importComputers([
+        { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+        { uuid: U1, hostName: 'pc-2', domainName: 'corp.example.com', source: 'import' },
+      ]),
+    ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT', index: 1 });
+    await expect(
+      s.importComputers([{ uuid: 'not-a-uuid', hostName: 'pc', domainName: 'x.y', source: 'import' }]),
+    ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT' });
+    expect(await s.listComputers()).toEqual([]);
+  });
+});
+
+describe('credentials', () => {
+  it('adds, lists by priority then id, and deletes', async () => {
+    const s = await open();
+    const a = await s.addCredential({ label: 'factory', username: 'admin', password: 'admin', priority: 10 });
+    const b = await s.addCredential({ label: 'site', username: 'admin', password: 'S1te!Pass', priority: 1 });
+    const c = await s.addCredential({
+      label: 'site2',
+      username: 'admin',
+      password: 'S2te!Pass',
+      priority: 1,
+    });
+    expect(a.id).toBeGreaterThan(0);
+    expect((await s.listCredentials()).map((x) => [x.id, x.password])).toEqual([
+      [b.id, 'S1te!Pass'],
+      [c.id, 'S2te!Pass'],
+      [a.id, 'admin'],
+    ]);
+    expect(await s.deleteCredential(b.id)).toBe(true);
+    expect(await s.deleteCredential(b.id)).toBe(false);
+    expect((await s.listCredentials()).map((x) => x.id)).toEqual([c.id, a.id]);
+    await expect(
+      s.addCredential({ label: '', username: 'admin', password: 'x', priority: 0 }),
+    ).rejects.toMatchObject({
+      code: 'STORE_INVALID_INPUT',
+      field: 'label',
+    });
+    await expect(
+      s.addCredential({ label: 'l', username: 'admin', password: 'x'.repeat(33), priority: 0 }),
+    ).rejects.toMatchObject({ field: 'password' });
+    expect(await s.listCredentials()).toHaveLength(2);
+  });
+});
+
+describe('settings', () => {
+  it('starts with sane defaults and a strong generated MEBx password', async () => {
+    const s = await open();
+    const d = await s.getSettings();
+    expect(d.features).toEqual({ ping: true, webUi: true, sol: true, ider: true });
+    expect(d.powerBehaviour).toBe('SP2');
+    expect(d.powerScheme).toBe(5);
+    expect(d.adminUsername).toBe('admin');
+    expect(d.kerberos.enabled).toBe(true);
+    expect(isStrongAmtPassword(d.mebxPassword)).toBe(true);
+    const other = await open();
+    expect((await other.getSettings()).mebxPassword).not.toBe(d.mebxPassword);
+  });
+
+  it('round-trips every field including secrets, and refuses bad settings without a change', async () => {
+    const s = await open();
+    const next: ProvisioningSettings = {
+      features: { ping: false, webUi: true, sol: false, ider: true },
+      userAcls: [
+        { username: 'helpdesk', password: 'Help!Desk9', accessPermission: 2, realms: [2, 3, 5] },
+        { kerberosSid: 'AQUAAAAAAAUVAAAA', accessPermission: 1, realms: [3] },
+      ],
+      kerberos: { enabled: false },
+      powerBehaviour: 'SP1',
+      powerScheme: 5,
+      wifiProfiles: [
+        {
+          name: 'office',
+          ssid: 'Office',
+          priority: 1,
+          authenticationMethod: 6,
+          encryptionMethod: 4,
+          pskPassphrase: 'wifi-psk-secret',
+        },
+        { name: 'corp', ssid: 'Corp', priority: 2, authenticationMethod: 7, encryptionMethod: 4 },
+      ],
+      wired8021x: { enabled: true, authenticationProtocol: 2, username: 'amt', password: 'dot1x-secret' },
+      mebxPassword: 'Mebx!Pass1',
+      adminUsername: 'admin',
+    };
+    await s.putSettings(next);
+    expect(await s.getSettings()).toEqual(next);
+    await expect(s.putSettings({ ...next, mebxPassword: 'weak' })).rejects.toMatchObject({
+      code: 'STORE_INVALID_INPUT',
+      field: 'mebxPassword',
+    });
+    await expect(
+      s.putSettings({ ...next, wifiProfiles: [{ ...next.wifiProfiles[0]!, pskPassphrase: undefined }] }),
+    ).rejects.toMatchObject({ field: 'wifiProfiles[0].pskPassphrase' });
+    await expect(s.putSettings({ ...next, powerBehaviour: 'SP3' as 'SP1' })).rejects.toMatchObject({
+      field: 'powerBehaviour',
+    });
+    expect(await s.getSettings()).toEqual(next);
+  });
+});
+
+describe('provisioning certificates', () => {
+  it('adds and lists with the key decrypted', async () => {
+    const s = await open();
+    const added = await s.addProvisioningCertificate({
+      name: 'acme',
+      certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      keyPem: '-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n',
+      rootHashes: { sha1: 'A'.repeat(40), sha256: 'b'.repeat(64), sha384: 'c'.repeat(96) },
+      enabled: true,
+    });
+    expect(added.rootHashes.sha1).toBe('a'.repeat(40));
+    expect(await s.listProvisioningCertificates()).toEqual([added]);
+    await expect(
+      s.addProvisioningCertificate({ ...added, rootHashes: { ...added.rootHashes, sha256: 'zz' } }),
+    ).rejects.toMatchObject({ field: 'rootHashes.sha256' });
+    expect(await s.listProvisioningCertificates()).toHaveLength(1);
+  });
+});
+
+describe('devices', () => {
+  it('upserts with patch semantics, clears a field given as undefined, filters by status', async () => {
+    const s = await open();
+    const d = await s.upsertDevice(U1, { address: '127.0.0.5', lastHelloAt: new Date(t).toISOString() });
+    expect(d).toMatchObject({ uuid: U1, status: 'discovered', address: '127.0.0.5' });
+    await s.upsertDevice(U1, { status: 'failed', lastError: { code: 'X', message: 'boom', step: 'tls' } });
+    expect(await s.getDevice(U1)).toMatchObject({
+      status: 'failed',
+      address: '127.0.0.5',
+      lastError: { code: 'X' },
+    });
+    t += 5;
+    const p = await s.upsertDevice(U1, {
+      status: 'provisioned',
+      lastError: undefined,
+      amtVersion: '11.8.50',
+    });
+    expect(p.lastError).toBeUndefined();
+    expect(p.updatedAt).toBe(new Date(t).toISOString());
+    expect(await s.getDevice(U1)).toEqual(p);
+    await s.upsertDevice(U2, { status: 'queued' });
+    expect((await s.listDevices()).map((x) => x.uuid)).toEqual([U1, U2]);
+    expect((await s.listDevices({ status: 'queued' })).map((x) => x.uuid)).toEqual([U2]);
+    await expect(s.upsertDevice(U2, { status: 'nope' as 'queued' })).rejects.toMatchObject({
+      field: 'status',
+    });
+    expect((await s.getDevice(U2))?.status).toBe('queued');
+    expect(await s.getDevice('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+  });
+});
+
+describe('events', () => {
+  it('appends, filters, tails after an id, keeps the newest by default, and scrubs secret keys', async () => {
+    const s = await open();
+    for (let i = 0; i < 5; i++) {
+      await s.appendEvent({
+        level: 'info',
+        type: i % 2 ? 'step.done' : 'hello',
+        uuid: i < 3 ? U1 : U2,
+        jobId: i,
+        message: `e${i}`,
+      });
+    }
+    const e = await s.appendEvent({
+      level: 'warn',
+      type: 'login.failed',
+      message: 'credential refused',
+      durationMs: 12.5,
+      data: { credentialId: 3, password: 'hunter2!A', nested: { mebxPassword: 'Mebx!Pass1' } },
+    });
+    expect(e.data).toEqual({
+      credentialId: 3,
+      password: '[redacted]',
+      nested: { mebxPassword: '[redacted]' },
+    });
+    expect(e.at).toBe(new Date(t).toISOString());
+    expect((await s.listEvents({ uuid: U1 })).map((x) => x.message)).toEqual(['e0', 'e1', 'e2']);
+    expect((await s.listEvents({ type: 'step.done' })).map((x) => x.message)).toEqual(['e1', 'e3']);
+    expect((await s.listEvents({ jobId: 4 })).map((x) => x.message)).toEqual(['e4']);
+    expect((await s.listEvents({ limit: 2 })).map((x) => x.message)).toEqual(['e4', 'credential refused']);
+    const all = await s.listEvents();
+    expect(all).toHaveLength(6);
+    expect((await s.listEvents({ afterId: all[3]!.id, limit: 1 })).map((x) => x.message)).toEqual(['e4']);
+    expect(JSON.stringify(await s.listEvents())).not.toContain('hunter2');
+    await expect(s.appendEvent({ level: 'loud' as 'info', type: 't', message: 'm' })).rejects.toMatchObject({
+      field: 'level',
+    });
+  });
+});
+
+describe('jobs, leases and fencing', () => {
+  it('enqueues one live job per device', async () => {
+    const s = await open();
+    const a = await s.enqueueJob(U1, 'hello');
+    const b = await s.enqueueJob(U1.toUpperCase(), 'manual');
+    expect(a.created).toBe(true);
+    expect(b).toEqual({ job: a.job, created: false });
+    const c = await s.enqueueJob(U2, 'hello');
+    expect(c.created).toBe(true);
+    expect((await s.listJobs()).map((j) => j.id)).toEqual([c.job.id, a.job.id]);
+    expect((await s.listJobs({ uuid: U1 })).map((j) => j.id)).toEqual([a.job.id]);
+  });
+
+  it('enforces one live job per device in the database itself (partial unique index)', async () => {
+    const path = join(dir, 'site.db');
+    const s = await open(path);
+    await s.enqueueJob(U1, 'hello');
+    const raw = new Database(path);
+    try {
+      const insert = raw.prepare(
+        `INSERT INTO jobs (uuid, reason, state, journal, attempts, fencing_token, created_at, updated_at)
+         VALUES (?, 'manual', ?, '{}', 0, 0, 'x', 'x')`,
+      );
+      expect(() => insert.run(U1, 'queued')).toThrow(/UNIQUE/);
+      expect(() => insert.run(U1, 'running')).toThrow(/UNIQUE/);
+      expect(() => insert.run(U1, 'failed')).not.toThrow();
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('claims the oldest queued job, and nothing when none is claimable', async () => {
+    const s = await open();
+    const a = (await s.enqueueJob(U1, 'hello')).job;
+    const b = (await s.enqueueJob(U2, 'hello')).job;
+    const l1 = await s.claimJob('w1', 30_000);
+    const l2 = await s.claimJob('w2', 30_000);
+    expect(l1?.job).toMatchObject({
+      id: a.id,
+      state: 'running',
+      leaseOwner: 'w1',
+      attempts: 1,
+      fencingToken: 1,
+    });
+    expect(l1?.job.leaseExpiresAt).toBe(new Date(t + 30_000).toISOString());
+    expect(l2?.job.id).toBe(b.id);
+    expect(await s.claimJob('w3', 30_000)).toBeUndefined();
+  });
+
+  it('two owners racing for one job: exactly one wins', async () => {
+    const path = join(dir, 'race.db');
+    const s1 = await open(path);
+    const s2 = await open(path);
+    await s1.enqueueJob(U1, 'hello');
+    const [r1, r2] = await Promise.all([s1.claimJob('w1', 60_000), s2.claimJob('w2', 60_000)]);
+    const winners = [r1, r2].filter((x) => x !== undefined);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]?.fencingToken).toBe(1);
+  });
+
+  it('two threads with their own connections draining one queue never claim a job twice', async () => {
+    const path = join(dir, 'drain.db');
+    const s = await open(path);
+    const ids: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      ids.push(
+        (await s.enqueueJob(`8f3a1c2e-0000-4000-8000-${String(i).padStart(12, '0')}`, 'hello')).job.id,
+      );
+    }
+    const workers = ['w1', 'w2'].map(
+      (owner) =>
+        new Worker(new URL('./fixtures/claim-worker.mjs', import.meta.url), {
+          workerData: { path, key: KEY, owner },
+        }),
+    );
+    const results = await Promise.all(workers.map(async (w) => (await once(w, 'message'))[0] as number[]));
+    const all = results.flat();
+    expect(all.sort((a, b) => a - b)).toEqual(ids);
+    expect((await s.listJobs({ state: 'succeeded', limit: 100 })).length).toBe(40);
+  });
+
+  it('reclaims an expired lease with a higher token and refuses the stale owner', async () => {
+    const s = await open();
+    const job = (await s.enqueueJob(U1, 'hello')).job;
+    const old = (await s.claimJob('w1', 10_000))!;
+    await s.recordStep(job.id, old.fencingToken, { step: 'tls', journal: { select: { certId: 1 } } });
+    t += 9_999;
+    expect(await s.claimJob('w2', 10_000)).toBeUndefined(); // still leased
+    t += 1;
+    const next = (await s.claimJob('w2', 10_000))!;
+    expect(next.job.id).toBe(job.id);
+    expect(next.fencingToken).toBe(old.fencingToken + 1);
+    expect(next.job).toMatchObject({
+      leaseOwner: 'w2',
+      attempts: 2,
+      step: 'tls',
+      journal: { select: { certId: 1 } },
+    });
+
+    const stale = { jobId: job.id, fencingToken: old.fencingToken };
+    await expect(s.recordStep(job.id, old.fencingToken, { step: 'login' })).rejects.toBeInstanceOf(
+      StaleLeaseError,
+    );
+    await expect(s.renewLease(job.id, old.fencingToken, 10_000)).rejects.toMatchObject({
+      code: 'STORE_STALE_LEASE',
+    });
+    await expect(s.finishJob(job.id, old.fencingToken, { state: 'succeeded' })).rejects.toBeInstanceOf(
+      StaleLeaseError,
+    );
+    await expect(s.addPendingSecret(U1, 'admin', 'Adm!nPass1', stale)).rejects.toBeInstanceOf(
+      StaleLeaseError,
+    );
+    // Nothing the stale owner tried got written.
+    expect(await s.listSecrets(U1, { states: ['pending', 'current', 'retired'] })).toEqual([]);
+    expect(await s.getJob(job.id)).toMatchObject({ state: 'running', step: 'tls', leaseOwner: 'w2' });
+
+    await s.renewLease(job.id, next.fencingToken, 50_000);
+    expect((await s.getJob(job.id))?.leaseExpiresAt).toBe(new Date(t + 50_000).toISOString());
+    const j = await s.recordStep(job.id, next.fencingToken, {
+      step: 'stage1',
+      journal: { login: { credentialId: 2 } },
+    });
+    expect(j.journal).toEqual({ select: { certId: 1 }, login: { credentialId: 2 } });
+    const done = await s.finishJob(job.id, next.fencingToken, {
+      state: 'failed',
+      error: { code: 'AMT_RETURN_VALUE', message: 'refused', step: 'stage1' },
+    });
+    expect(done).toMatchObject({ state: 'failed', lastError: { code: 'AMT_RETURN_VALUE', step: 'stage1' } });
+    expect(done.leaseOwner).toBeUndefined();
+    // A finished job is not running: its token is stale now, and a new job may be queued.
+    await expect(s.recordStep(job.id, next.fencingToken, {})).rejects.toBeInstanceOf(StaleLeaseError);
+    expect((await s.enqueueJob(U1, 'retry')).created).toBe(true);
+    expect((await s.listJobs({ uuid: U1, state: 'failed' })).map((x) => x.id)).toEqual([job.id]);
+    await expect(s.renewLease(9999, 1, 1000)).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+  });
+});
+
+describe('device secrets', () => {
+  it('pending → current → retired, newest first, idempotent confirm', async () => {
+    const s = await open();
+    const job = (await s.enqueueJob(U1, 'hello')).job;
+    const lease = (await s.claimJob('w1', 60_000))!;
+    const l = { jobId: job.id, fencingToken: lease.fencingToken };
+    const p1 = await s.addPendingSecret(U1, 'admin', 'Adm!nPass1', l);
+    expect(p1).toMatchObject({ uuid: U1, kind: 'admin', state: 'pending', value: 'Adm!nPass1' });
+    await s.confirmSecret(p1.id, l);
+    await s.confirmSecret(p1.id, l); // repeated after a resume: no-op
+    const m = await s.addPendingSecret(U1, 'mebx', 'Mebx!Pass1');
+    const p2 = await s.addPendingSecret(U1, 'admin', 'Adm!nPass2', l);
+    expect((await s.listSecrets(U1)).map((x) => [x.value, x.state])).toEqual([
+      ['Adm!nPass2', 'pending'],
+      ['Mebx!Pass1', 'pending'],
+      ['Adm!nPass1', 'current'],
+    ]);
+    t += 1000;
+    await s.confirmSecret(p2.id, l);
+    const admin = await s.listSecrets(U1, { kind: 'admin', states: ['pending', 'current', 'retired'] });
+    expect(admin.map((x) => [x.value, x.state])).toEqual([
+      ['Adm!nPass2', 'current'],
+      ['Adm!nPass1', 'retired'],
+    ]);
+    expect(admin[0]?.confirmedAt).toBe(new Date(t).toISOString());
+    await expect(s.confirmSecret(p1.id)).rejects.toMatchObject({ code: 'STORE_CONFLICT' });
+    await expect(s.confirmSecret(12345)).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
+    expect((await s.listSecrets(U1, { kind: 'mebx' }))[0]?.id).toBe(m.id);
+  });
+
+  it('retires older pending secrets of the same kind when a newer one is confirmed', async () => {
+    const s = await open();
+    const a = await s.addPendingSecret(U1, 'admin', 'Adm!nPass1');
+    const b = await s.addPendingSecret(U1, 'admin', 'Adm!nPass2');
+    await s.confirmSecret(b.id);
+    expect((await s.listSecrets(U1, { states: ['retired'] })).map((x) => x.id)).toEqual([a.id]);
+  });
+
+  it('refuses a lease of another device', async () => {
+    const s = await open();
+    const job = (await s.enqueueJob(U1, 'hello')).job;
+    const lease = (await s.claimJob('w1', 60_000))!;
+    await expect(
+      s.addPendingSecret(U2, 'admin', 'Adm!nPass1', { jobId: job.id, fencingToken: lease.fencingToken }),
+    ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT', field: 'jobId' });
+  });
+});
+
+describe('encryption at rest', () => {
+  it('no plaintext secret appears anywhere in the database files', async () => {
+    const path = join(dir, 'site.db');
+    const s = await open(path);
+    const secrets = {
+      cred: 'CredPlain!1x',
+      acl: 'AclPlain!2y',
+      psk: 'PskPlainPassphrase3z',
+      dot1x: 'Dot1xPlain4w',
+      mebx: 'MebxPlain!5v',
+      key: 'KEYPLAINTEXTBASE64BODY',
+      device: 'DevicePlain!6u',
+    };
+    await s.addCredential({ label: 'c', username: 'admin', password: secrets.cred, priority: 0 });
+    const settings = await s.getSettings();
+    const generatedMebx = settings.mebxPassword;
+    await s.putSettings({
+      ...settings,
+      userAcls: [{ username: 'u1', password: secrets.acl, accessPermission: 2, realms: [3] }],
+      wifiProfiles: [
+        {
+          name: 'w',
+          ssid: 'visible-ssid',
+          priority: 1,
+          authenticationMethod: 6,
+          encryptionMethod: 4,
+          pskPassphrase: secrets.psk,
+        },
+      ],
+      wired8021x: { enabled: true, authenticationProtocol: 2, password: secrets.dot1x },
+      mebxPassword: secrets.mebx,
+    });
+    await s.addProvisioningCertificate({
+      name: 'p',
+      certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+      keyPem: `-----BEGIN PRIVATE KEY-----\n${secrets.key}\n-----END PRIVATE KEY-----\n`,
+      rootHashes: { sha1: '1'.repeat(40), sha256: '2'.repeat(64), sha384: '3'.repeat(96) },
+      enabled: true,
+    });
+    await s.addPendingSecret(U1, 'admin', secrets.device);
+
+    const bytes = rawBytes(path);
+    expect(bytes).toContain('visible-ssid'); // the check can see plaintext where there is some
+    for (const v of [...Object.values(secrets), generatedMebx]) expect(bytes).not.toContain(v);
+
+    const raw = new Database(path, { readonly: true });
+    try {
+      const row = raw.prepare('SELECT value_enc FROM device_secrets').get() as { value_enc: Buffer };
+      expect(row.value_enc.length).toBe(1 + 12 + 16 + secrets.device.length);
+      expect(row.value_enc[0]).toBe(1);
+      const nonces = (
+        raw
+          .prepare('SELECT password_enc AS b FROM credentials UNION ALL SELECT value_enc FROM device_secrets')
+          .all() as { b: Buffer }[]
+      ).map((r) => r.b.subarray(1, 13).toString('hex'));
+      expect(new Set(nonces).size).toBe(nonces.length);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a ciphertext moved onto another record does not decrypt (AAD binds identity)', async () => {
+    const path = join(dir, 'site.db');
+    const s = await open(path);
+    await s.addCredential({ label: 'a', username: 'admin', password: 'First!Pass1', priority: 0 });
+    await s.addCredential({ label: 'b', username: 'admin', password: 'Second!Pass2', priority: 1 });
+    const raw = new Database(path);
+    raw
+      .prepare(
+        'UPDATE credentials SET password_enc = (SELECT password_enc FROM credentials WHERE label = ?) WHERE label = ?',
+      )
+      .run('a', 'b');
+    raw.close();
+    await expect(s.listCredentials()).rejects.toMatchObject({
+      code: 'SECRET_DECRYPT_FAILED',
+      record: 'credentials:2',
+    });
+  });
+
+  it('a wrong key is refused at open with a typed error', async () => {
+    const path = join(dir, 'site.db');
+    const s = await open(path);
+    await s.addCredential({ label: 'a', username: 'admin', password: 'First!Pass1', priority: 0 });
+    await s.close();
+    await expect(open(path, randomBytes(32))).rejects.toMatchObject({
+      name: 'SecretKeyError',
+      code: 'SECRET_KEY_MISMATCH',
+    });
+    await expect(open(path, randomBytes(16))).rejects.toMatchObject({ code: 'SECRET_KEY_INVALID' });
+    const again = await open(path);
+    expect((await again.listCredentials())[0]?.password).toBe('First!Pass1');
+  });
+});
+
+describe('key file provider', () => {
+  it('creates a 0600 key file once and reuses it', async () => {
+    const path = join(dir, 'keys', 'secret.key');
+    const k1 = await fileKeyProvider(path).getKey();
+    expect(k1).toHaveLength(32);
+    if (process.platform !== 'win32') expect(statSync(path).mode & 0o777).toBe(0o600);
+    const k2 = await fileKeyProvider(path).getKey();
+    expect(k2.equals(k1)).toBe(true);
+  });
+
+  it('refuses a key file of the wrong size or open to others', async () => {
+    const short = join(dir, 'short.key');
+    writeFileSync(short, randomBytes(16).toString('base64'), { mode: 0o600 });
+    await expect(fileKeyProvider(short).getKey()).rejects.toMatchObject({ code: 'SECRET_KEY_INVALID' });
+    if (process.platform !== 'win32') {
+      const open = join(dir, 'open.key');
+      writeFileSync(open, randomBytes(32).toString('base64'), { mode: 0o644 });
+      await expect(fileKeyProvider(open).getKey()).rejects.toMatchObject({ code: 'SECRET_KEY_INVALID' });
+    }
+  });
+});
+
+describe('migrations', () => {
+  it('are recorded once and reopening is a no-op', async () => {
+    const path = join(dir, 'site.db');
+    const s1 = await open(path);
+    await s1.addCredential({ label: 'a', username: 'admin', password: 'First!Pass1', priority: 0 });
+    const mebx = (await s1.getSettings()).mebxPassword;
+    await s1.close();
+    const s2 = await open(path);
+    expect((await s2.listCredentials()).map((c) => c.label)).toEqual(['a']);
+    expect((await s2.getSettings()).mebxPassword).toBe(mebx); // defaults are not re-seeded
+    await s2.close();
+    const raw = new Database(path, { readonly: true });
+    try {
+      const rows = raw.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+      expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+      expect((raw.pragma('journal_mode') as { journal_mode: string }[])[0]?.journal_mode).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuses a database from a newer oobkit', async () => {
+    const path = join(dir, 'site.db');
+    await (await open(path)).close();
+    const raw = new Database(path);
+    raw
+      .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')")
+      .run();
+    raw.close();
+    await expect(open(path)).rejects.toMatchObject({ code: 'STORE_MIGRATION', version: 999 });
+  });
+
+  it('a closed store refuses calls with STORE_CLOSED', async () => {
+    const s = await open();
+    await s.close();
+    await expect(s.listDevices()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+});
