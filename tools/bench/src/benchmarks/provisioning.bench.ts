@@ -14,19 +14,21 @@ import { createSecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { createKeyPool, type Fleet, startFleet } from '@oobkit/amt-simulator';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import { createRsaKeyCache, createSelfSignedCertificate, createTestPki } from '@oobkit/provisioning-cert';
+import {
+  builtInCertificateAuthority,
+  createLogger,
+  type JobFinished,
+  newTransportStats,
+  openSqliteStore,
+  type RunningService,
+  resolveConfig,
+  startService,
+  staticKeyProvider,
+} from '@oobkit/provisioning-service';
 import { buildConnector, Client } from 'undici';
-// The service and the simulator are private apps, not bench dependencies yet: imported by path.
-import { createKeyPool, type Fleet, startFleet } from '../../../../apps/amt-simulator/src/index.js';
-import { builtInCertificateAuthority } from '../../../../apps/provisioning-service/src/ca/index.js';
-import { resolveConfig } from '../../../../apps/provisioning-service/src/config.js';
-import type { JobFinished } from '../../../../apps/provisioning-service/src/flow/pool.js';
-import { newTransportStats } from '../../../../apps/provisioning-service/src/flow/session.js';
-import { createLogger } from '../../../../apps/provisioning-service/src/log.js';
-import { staticKeyProvider } from '../../../../apps/provisioning-service/src/secrets/index.js';
-import { type RunningService, startService } from '../../../../apps/provisioning-service/src/service.js';
-import { openSqliteStore } from '../../../../apps/provisioning-service/src/store/sqlite.js';
 import type { Comparison } from '../harness.js';
 
 /** Devices per measured batch, and the service's worker count (= the floor's concurrency). */

@@ -8,15 +8,11 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
+// The simulator is a private app, not a bench dependency yet: imported by path.
+import { deviceAddress, type SimulatedDevice, startDevice } from '@oobkit/amt-simulator';
 import { answerChallenge, parseWwwAuthenticate } from '@oobkit/http-digest';
 import { buildGetRequest, resourceUriFor } from '@oobkit/wsman';
 import { Pool } from 'undici';
-// The simulator is a private app, not a bench dependency yet: imported by path.
-import {
-  deviceAddress,
-  type SimulatedDevice,
-  startDevice,
-} from '@oobkit/amt-simulator';
 import type { Comparison } from '../harness.js';
 
 const PASSWORD = 'Adm1n!Passw0rd';
