@@ -608,10 +608,15 @@ class Device extends EventEmitter implements SimulatedDevice {
     const cred = this.fw.activeTlsCredential();
     if (!cred) return sharedContext(this.personality, sharedIdentityNow());
     if (this.credential?.der !== cred.certDer) {
-      this.credential = {
-        der: cred.certDer,
-        ctx: credentialContext(this.personality, cred.certDer, cred.key),
-      };
+      let ctx: SecureContext;
+      try {
+        ctx = credentialContext(this.personality, cred.certDer, cred.key);
+      } catch {
+        // A certificate OpenSSL will not load (e.g. not matching its key) must not take the
+        // whole simulator down from inside a connection handler: keep serving the shared one.
+        ctx = sharedContext(this.personality, sharedIdentityNow());
+      }
+      this.credential = { der: cred.certDer, ctx };
     }
     return this.credential.ctx;
   }

@@ -93,7 +93,19 @@ export function credentialContext(
   certDerB64: string,
   key: KeyMaterial,
 ): SecureContext {
-  const b64 = certDerB64.replace(/.{64}/g, '$&\n');
-  const certPem = `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
-  return createSecureContext({ cert: certPem, key: key.privateKeyPem, ...tlsOptions(personality) });
+  return createSecureContext({
+    cert: certificatePem(certDerB64),
+    key: key.privateKeyPem,
+    ...tlsOptions(personality),
+  });
+}
+
+/**
+ * PEM from base64 DER, 64 characters a line. Splitting by lines (not appending a newline after
+ * every 64th character) matters: a length that is an exact multiple of 64 must not leave an
+ * empty line before the footer, which OpenSSL refuses.
+ */
+export function certificatePem(certDerB64: string): string {
+  const lines = certDerB64.replace(/\s+/g, '').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
