@@ -191,10 +191,29 @@ describe('parseSoapRequest: tolerant of other clients', () => {
       );
       expect(e, name).toBeInstanceOf(AmtSoapParseError);
     }
-    // Other Object.prototype names come back as ordinary own keys.
+    // Other Object.prototype names come back as ordinary own keys, spelled as sent (not renamed
+    // to `__toString` as fast-xml-parser does by default), prefixed or not.
     const r = parseSoapRequest(soapLite(hw, 'M', '<toString>y</toString><hasOwnProperty>z</hasOwnProperty>'));
-    expect(Object.keys(r.params).sort()).toEqual(['__toString', '__hasOwnProperty'].sort());
+    expect(r.params).toEqual({ toString: 'y', hasOwnProperty: 'z' });
+    expect(Object.getPrototypeOf(r.params)).toBe(Object.prototype);
+    const prefixed = parseSoapRequest(
+      soapLite(hw, 'M', `<h:toString xmlns:h="${hw}">y</h:toString><hasOwnProperty>z</hasOwnProperty>`),
+    );
+    expect(prefixed.params).toEqual(r.params);
+    expect(parseSoapRequest(soapLite(hw, 'valueOf', '')).method).toBe('valueOf');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('collects 100,000 repeated unknown elements in order (once quadratic: minutes)', () => {
+    const hw = 'http://schemas.intel.com/platform/client/HardwareAsset/2004/01';
+    const n = 100_000;
+    const inner = Array.from({ length: n }, (_, i) => `<Item>${i}</Item>`).join('');
+    const items = parseSoapRequest(soapLite(hw, 'M', `<List>${inner}</List>`)).params.List as {
+      Item: string[];
+    };
+    expect(items.Item).toHaveLength(n);
+    expect(items.Item[0]).toBe('0');
+    expect(items.Item[n - 1]).toBe(String(n - 1));
   });
 
   it('accepts SOAP-encoded arrays for repeated fields', () => {
@@ -278,6 +297,18 @@ describe('responses: buildSoapResponse ∘ parseSoapResponse', () => {
       xml.replace('GetAssetDataResponse', 'GetAssetData').replace('GetAssetDataResponse', 'GetAssetData'),
     );
     expect(r.params).toEqual({ StatusCode: '0', Count: '2', Name: 'a<b' });
+  });
+
+  it('refuses a cyclic or very deep generic output with AmtSoapInputError, not a stack overflow', () => {
+    const cyclic: Record<string, unknown> = { A: {} };
+    (cyclic.A as Record<string, unknown>).B = cyclic;
+    let deep: unknown = 'v';
+    for (let i = 0; i < 40; i++) deep = { N: deep };
+    for (const output of [cyclic, { D: deep }]) {
+      expect(() =>
+        buildSoapResponse({ service: 'HardwareAsset', method: 'GetAssetData' }, 0, output),
+      ).toThrow(AmtSoapInputError);
+    }
   });
 
   it('reads prefix-free, unqualified and chunk-agnostic answers alike', () => {

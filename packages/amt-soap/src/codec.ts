@@ -119,15 +119,25 @@ function encodeFields(
   return out;
 }
 
-function encodeGeneric(values: Record<string, unknown>, p: string, base: string, fail: Fail): string {
+// Generic outputs nest as deep as the caller's objects: a cycle must not overflow the stack.
+const MAX_GENERIC_DEPTH = 32;
+
+function encodeGeneric(
+  values: Record<string, unknown>,
+  p: string,
+  base: string,
+  fail: Fail,
+  depth = 0,
+): string {
   let out = '';
   for (const [name, v] of Object.entries(values)) {
     const path = base ? `${base}.${name}` : name;
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) fail('is not a valid element name', path);
+    if (depth >= MAX_GENERIC_DEPTH) fail(`nests deeper than ${MAX_GENERIC_DEPTH} levels`, path);
     for (const item of Array.isArray(v) ? v : [v]) {
       if (item === undefined || item === null) continue;
       if (isRecord(item)) {
-        out += `<${p}${name}>${encodeGeneric(item, p, path, fail)}</${p}${name}>`;
+        out += `<${p}${name}>${encodeGeneric(item, p, path, fail, depth + 1)}</${p}${name}>`;
       } else if (item instanceof Uint8Array) {
         out += `<${p}${name}>${encodeScalar('base64Binary', item, path, fail)}</${p}${name}>`;
       } else if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') {
@@ -335,7 +345,10 @@ function decodeGeneric(el: XmlElement): unknown {
     const v = decodeGeneric(c);
     if (Object.hasOwn(out, c.local)) {
       const prev = out[c.local];
-      setOwn(out, c.local, Array.isArray(prev) ? [...prev, v] : [prev, v]);
+      // decodeGeneric never returns an array, so an array here is ours: append in place (a copy
+      // per repeat made thousands of repeated elements quadratic).
+      if (Array.isArray(prev)) prev.push(v);
+      else setOwn(out, c.local, [prev, v]);
     } else {
       setOwn(out, c.local, v);
     }

@@ -101,3 +101,15 @@ describe('parseXmlDocument', () => {
     );
   });
 });
+
+describe('parseXmlDocument: many namespace declarations', () => {
+  it('resolves 20,000 sibling declarations under 20,000 inherited ones (once quadratic: minutes)', () => {
+    const n = 20_000;
+    const inherited = Array.from({ length: n }, (_, i) => ` xmlns:p${i}="urn:p${i}"`).join('');
+    const kids = Array.from({ length: n }, (_, i) => `<p${i}:k xmlns:q="urn:q${i}" q:a="1"/>`).join('');
+    const root = parseXmlDocument(`<r${inherited}>${kids}</r>`);
+    expect(root.children).toHaveLength(n);
+    expect(root.children[n - 1]).toMatchObject({ ns: `urn:p${n - 1}`, local: 'k' });
+    expect(root.children[n - 1]?.attrs).toEqual([{ ns: `urn:q${n - 1}`, local: 'a', value: '1' }]);
+  });
+});

@@ -37,6 +37,10 @@ const parser = new XMLParser({
   maxNestedTags: 64,
   // No callbacks use paths; building them costs ~5% of a parse.
   jPath: false,
+  // fast-xml-parser renames an unprefixed `toString`, `hasOwnProperty`… to `__toString`…: keep
+  // names as sent (they only become own keys, see setOwn). It refuses `__proto__`,
+  // `constructor` and `prototype` outright, which is a SOAP_PARSE error.
+  onDangerousProperty: (name: string) => name,
 });
 
 type FxpNode = Record<string, unknown>;
@@ -99,7 +103,25 @@ export function parseXmlDocument(input: string | Uint8Array): XmlElement {
   }
   const roots = nodes.filter((n) => tagOf(n) !== undefined);
   if (roots.length !== 1) throw new AmtSoapParseError('xml', 'document must have exactly one root element');
-  return resolve(roots[0] as FxpNode, new Map([['xml', XML_NS]]));
+  return resolve(roots[0] as FxpNode, { decls: new Map([['xml', XML_NS]]), parent: undefined });
+}
+
+/**
+ * In-scope namespace declarations: each element that declares some links to its parent's scope
+ * instead of copying it, so a peer's thousands of declarations cost linear time, not quadratic.
+ * Depth is capped by `maxNestedTags`, which bounds a lookup.
+ */
+interface Scope {
+  readonly decls: ReadonlyMap<string, string>;
+  readonly parent: Scope | undefined;
+}
+
+function lookup(scope: Scope, prefix: string): string | undefined {
+  for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
+    const ns = s.decls.get(prefix);
+    if (ns !== undefined) return ns;
+  }
+  return undefined;
 }
 
 function tagOf(node: FxpNode): string | undefined {
@@ -134,30 +156,30 @@ function textOf(children: unknown[]): string {
   return out;
 }
 
-function resolve(node: FxpNode, parentScope: ReadonlyMap<string, string>): XmlElement {
+function resolve(node: FxpNode, parentScope: Scope): XmlElement {
   const qname = tagOf(node) as string;
   const rawAttrs = (node[':@'] ?? {}) as Record<string, unknown>;
-  let scope = parentScope;
+  let decls: Map<string, string> | undefined;
   const plain: [string, string][] = [];
   for (const [name, v] of Object.entries(rawAttrs)) {
     const value = decodeRefs(typeof v === 'string' ? v : String(v));
     if (name === 'xmlns' || name.startsWith('xmlns:')) {
-      if (scope === parentScope) scope = new Map(parentScope);
-      const prefix = name === 'xmlns' ? '' : name.slice(6);
-      (scope as Map<string, string>).set(prefix, value);
+      decls ??= new Map();
+      decls.set(name === 'xmlns' ? '' : name.slice(6), value);
     } else {
       plain.push([name, value]);
     }
   }
+  const scope: Scope = decls === undefined ? parentScope : { decls, parent: parentScope };
   const [prefix, local] = splitQName(qname);
-  const ns = scope.get(prefix);
+  const ns = lookup(scope, prefix);
   if (ns === undefined) {
     if (prefix !== '') throw new AmtSoapParseError('namespace', 'undeclared namespace prefix');
   }
   const attrs: XmlAttr[] = plain.map(([name, value]) => {
     const [ap, al] = splitQName(name);
     // Unprefixed attributes are in no namespace (Namespaces in XML §6.2).
-    const ans = ap === '' ? '' : scope.get(ap);
+    const ans = ap === '' ? '' : lookup(scope, ap);
     if (ans === undefined) throw new AmtSoapParseError('namespace', 'undeclared attribute prefix');
     return { ns: ans, local: al, value };
   });

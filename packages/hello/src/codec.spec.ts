@@ -134,6 +134,14 @@ describe('UUID byte order', () => {
     expect(uuidToSmbiosBytes(UUID.toUpperCase()).equals(hex(UUID_WIRE))).toBe(true);
   });
 
+  it('refuses an offset that is not an integer instead of reading zeros', () => {
+    const bytes = hex(`00 ${UUID_WIRE}`);
+    expect(uuidFromSmbiosBytes(bytes, 1)).toBe(UUID);
+    for (const offset of [Number.NaN, 0.5, '1' as unknown as number]) {
+      expect(codeOf(() => uuidFromSmbiosBytes(bytes, offset))).toMatchObject({ code: 'HELLO_TRUNCATED' });
+    }
+  });
+
   it('rejects strings that are not UUIDs', () => {
     for (const bad of ['', '00112233445566778899aabbccddeeff', `${UUID}0`, UUID.replace('a', 'g')]) {
       expect(codeOf(() => uuidToSmbiosBytes(bad))).toEqual({ code: 'HELLO_BAD_UUID', offset: 0 });
@@ -214,6 +222,16 @@ describe('malformed hellos', () => {
       code: 'HELLO_TOO_LARGE',
       offset: 40,
     });
+  });
+
+  it('refuses a maxBytes that would switch the size cap off', () => {
+    const big = Buffer.alloc(16 * 1024 + 1);
+    for (const maxBytes of [Number.NaN, -1, '10' as unknown as number]) {
+      expect(codeOf(() => decodeHello(big, { maxBytes }))).toEqual({
+        code: 'HELLO_BAD_OPTIONS',
+        offset: undefined,
+      });
+    }
   });
 
   it('refuses input that is not bytes with a HelloError', () => {

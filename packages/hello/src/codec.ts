@@ -77,7 +77,8 @@ const uuidScratch = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1'
 
 /** Formats 16 UUID bytes in SMBIOS byte order as the canonical lower-case string. */
 export function uuidFromSmbiosBytes(bytes: Uint8Array, offset = 0): string {
-  if (offset < 0 || bytes.length - offset < 16) {
+  // An offset that is not an integer read `undefined` bytes as zeros: a wrong UUID, no error.
+  if (!Number.isInteger(offset) || offset < 0 || bytes.length - offset < 16) {
     throw new HelloError('HELLO_TRUNCATED', 'a UUID needs 16 bytes', { offset });
   }
   // One string allocation: hex digits go into a scratch buffer, read back once as latin1.
@@ -129,6 +130,10 @@ function decode(bytes: Uint8Array, options: DecodeHelloOptions, owned: boolean):
     throw new HelloError('HELLO_BAD_OPTIONS', 'decodeHello takes bytes (a Uint8Array or Buffer)');
   }
   const maxBytes = options.maxBytes ?? HELLO_MAX_BYTES;
+  // NaN would compare false with every length and switch the size cap off.
+  if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) {
+    throw new HelloError('HELLO_BAD_OPTIONS', 'maxBytes must be a number ≥ 0');
+  }
   const n = bytes.length;
   if (n > maxBytes) fail('HELLO_TOO_LARGE', `the hello is longer than ${maxBytes} bytes`, maxBytes);
   if (n < 2) fail('HELLO_TRUNCATED', 'the hello ends before the admin-credentials flag', 0);

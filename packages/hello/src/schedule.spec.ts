@@ -166,6 +166,14 @@ describe('helloSchedule on a virtual clock', () => {
     }
   });
 
+  it('rejects offsets that are not an array with a HelloError, not a TypeError', () => {
+    for (const offsets of [5, 'x', { 0: 1 }] as unknown as number[][]) {
+      expect(() => helloSchedule(createVirtualClock(), { offsets })).toThrow(
+        expect.objectContaining({ code: 'HELLO_BAD_OPTIONS' }),
+      );
+    }
+  });
+
   it('an empty schedule is done at once', async () => {
     const run = helloSchedule(createVirtualClock(), { offsets: [] }).start(() => {
       throw new Error('never called');

@@ -55,6 +55,9 @@ export function helloSchedule(
   options: HelloScheduleOptions = {},
 ): HelloSchedule {
   const offsets = options.offsets ?? HELLO_RETRY_OFFSETS_MS;
+  if (!Array.isArray(offsets)) {
+    throw new HelloError('HELLO_BAD_OPTIONS', 'schedule offsets must be an array of numbers');
+  }
   let prev = 0;
   for (const o of offsets) {
     if (!Number.isFinite(o) || o < prev) {

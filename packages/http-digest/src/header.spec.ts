@@ -347,3 +347,28 @@ describe('names that collide with object prototype keys', () => {
     expect(parseAuthorization(buildAuthorization(fields))).toEqual(fields);
   });
 });
+
+describe('quoted strings: escapes spread over many values', () => {
+  it('reads each value right when backslashes sit in some quoted strings and not others', () => {
+    const header = String.raw`Digest realm="a\"b", nonce="plain", opaque="c\\", domain="/x /y", charset="\u", x="", y="\""`;
+    const [c] = parseWwwAuthenticate(header);
+    expect(c?.params).toEqual({
+      realm: 'a"b',
+      nonce: 'plain',
+      opaque: 'c\\',
+      domain: '/x /y',
+      charset: 'u',
+      x: '',
+      y: '"',
+    });
+  });
+
+  it('reads 50,000 quoted values with a backslash only at the end', () => {
+    const n = 50_000;
+    const params = Array.from({ length: n }, (_, i) => `p${i}="v${i}"`).join(', ');
+    const [c] = parseWwwAuthenticate(`Digest realm="r", nonce="n", ${params}, last="\\!"`);
+    expect(Object.keys(c?.params ?? {})).toHaveLength(n + 3);
+    expect(c?.params[`p${n - 1}`]).toBe(`v${n - 1}`);
+    expect(c?.params.last).toBe('!');
+  });
+});

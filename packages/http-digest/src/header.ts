@@ -115,6 +115,9 @@ function parseSchemes(header: string, code: DigestErrorCode): RawChallenge[] {
     return p;
   };
   let current: RawChallenge | undefined;
+  // Where the next backslash is, found once and reused: searching again from every quoted
+  // string made a header of many short quoted values quadratic.
+  let backslash = -1;
   let i = 0;
   while (i < n) {
     let c = at(i);
@@ -134,8 +137,12 @@ function parseSchemes(header: string, code: DigestErrorCode): RawChallenge[] {
         for (;;) {
           const q = header.indexOf('"', k);
           if (q < 0) fail(code, `unterminated quoted string at offset ${j}`, header, j);
-          const b = header.indexOf('\\', k);
-          if (b < 0 || b > q) {
+          if (backslash !== n && backslash < k) {
+            backslash = header.indexOf('\\', k);
+            if (backslash < 0) backslash = n;
+          }
+          const b = backslash;
+          if (b > q) {
             value += header.slice(k, q);
             k = q + 1;
             break;

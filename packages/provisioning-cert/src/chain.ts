@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { ProvisioningCertError } from './errors.js';
 import { type CertFacts, certificateFacts, namesIssuer, signedBy } from './facts.js';
-import { decodePemCertificates, encodePem } from './pem.js';
+import { encryptedKeyIterations, kdfIterationsAllowed, MAX_KDF_ITERATIONS } from './kdf.js';
+import { decodePem, decodePemCertificates, encodePem, type PemBlock } from './pem.js';
 import type { X509Certificate } from './x509.js';
 
 /** A provisioning certificate chain, ordered leaf → root, ready to be a TLS client certificate. */
@@ -58,8 +59,32 @@ export function orderChain(all: readonly CertFacts[]): CertFacts[] {
   return ordered;
 }
 
+/** An encrypted PKCS#8 key whose KDF would run more iterations than we allow, if any. */
+function excessiveKdf(keyPem: string): bigint | undefined {
+  let blocks: PemBlock[];
+  try {
+    blocks = decodePem(keyPem);
+  } catch {
+    return undefined; // not PEM we can read: OpenSSL refuses it before any key derivation
+  }
+  for (const b of blocks) {
+    if (b.label !== 'ENCRYPTED PRIVATE KEY') continue;
+    const count = encryptedKeyIterations(b.der);
+    if (count !== undefined && !kdfIterationsAllowed(count)) return count;
+  }
+  return undefined;
+}
+
 /** Parses a PEM private key (PKCS#8 or PKCS#1; encrypted ones need `passphrase`). */
 export function privateKeyFromPem(keyPem: string, passphrase?: string): KeyObject {
+  // OpenSSL derives the key synchronously with the file's iteration count: bound it first.
+  const excessive = passphrase === undefined ? undefined : excessiveKdf(keyPem);
+  if (excessive !== undefined) {
+    throw new ProvisioningCertError(
+      'PCERT_KEY_INVALID',
+      `the encrypted private key asks for ${excessive} key-derivation iterations, outside 1…${MAX_KDF_ITERATIONS}`,
+    );
+  }
   try {
     const key = createPrivateKey(
       passphrase === undefined ? { key: keyPem, format: 'pem' } : { key: keyPem, format: 'pem', passphrase },

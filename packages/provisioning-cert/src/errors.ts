@@ -16,7 +16,7 @@ export type ProvisioningCertErrorCode =
   | 'PCERT_PFX_INVALID'
   /** The PKCS#12 integrity check or decryption failed: wrong password, or tampered file. */
   | 'PCERT_PFX_PASSWORD'
-  /** The PKCS#12 file uses an algorithm this package cannot read (legacy RC2/3DES bags). */
+  /** The PKCS#12 file uses an algorithm this package cannot read (legacy RC2/3DES bags), or asks for too many KDF iterations. */
   | 'PCERT_PFX_UNSUPPORTED'
   /** A firmware version string or object is not `major.minor[.…]`. */
   | 'PCERT_FIRMWARE_INVALID'

@@ -89,3 +89,19 @@ describe('matchServerName', () => {
     );
   });
 });
+
+describe('TLDs that are Object.prototype member names', () => {
+  it('does not let `*.constructor` or `*.__proto__` cover a whole TLD', () => {
+    for (const tld of ['constructor', '__proto__']) {
+      for (const fw of ['16.1', '11.8', '2.6']) {
+        expect(matchServerName(`*.${tld}`, tld, fw)).toEqual({
+          fits: false,
+          name: `*.${tld}`,
+          reason: 'wildcard-invalid',
+        });
+      }
+      // With tldDepth the table has no entry: no shared-domain match at any depth.
+      expect(matchServerName(`x.a.${tld}`, `y.a.${tld}`, '16.1')).toMatchObject({ fits: false });
+    }
+  });
+});

@@ -54,9 +54,15 @@ function endsWithLabels(
   return true;
 }
 
+// The TLD comes from a certificate or a DHCP option: `constructor` and `__proto__` are valid
+// labels, and must not find Object.prototype's members in the table.
+function tldMatchDepth(tld: string): number | undefined {
+  return Object.hasOwn(TLD_MATCH_DEPTH, tld) ? TLD_MATCH_DEPTH[tld] : undefined;
+}
+
 function sharedDepth(tld: string, rules: FirmwareRules): number | undefined {
   if ((tld === 'com' || tld === 'net') && rules.secondLevelComNet) return 2;
-  return rules.tldDepth ? TLD_MATCH_DEPTH[tld] : undefined;
+  return rules.tldDepth ? tldMatchDepth(tld) : undefined;
 }
 
 /** Internal form used by the validator, with the suffix already split. */
@@ -72,7 +78,7 @@ export function matchNameLabels(name: string, suffix: readonly string[], rules: 
   if (wildcard) {
     const tld = target[target.length - 1] ?? '';
     // `*.com` or `*.co.uk` would cover a whole registry: never a valid provisioning name.
-    const minBase = Math.max(2, TLD_MATCH_DEPTH[tld] ?? 2);
+    const minBase = Math.max(2, tldMatchDepth(tld) ?? 2);
     if (!rules.wildcardNames || target.length < minBase)
       return { fits: false, name, reason: 'wildcard-invalid' };
   }

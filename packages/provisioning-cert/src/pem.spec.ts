@@ -82,3 +82,16 @@ describe('PEM', () => {
     );
   });
 });
+
+describe('PEM header lines', () => {
+  it('refuses a 200,000-colon line quickly (the header-line pattern once backtracked quadratically)', () => {
+    const text = `-----BEGIN CERTIFICATE-----\n${':'.repeat(200_000)}-----END CERTIFICATE-----\n`;
+    expect(() => decodePem(text)).toThrow(ProvisioningCertError);
+  });
+
+  it('still drops RFC 1421 header lines before the base64', () => {
+    const text =
+      '-----BEGIN X-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAEC\n-----END X-----\n';
+    expect(decodePem(text)).toEqual([{ label: 'X', der: Buffer.from([0, 1, 2]) }]);
+  });
+});

@@ -27,7 +27,9 @@ export function decodePem(text: string): PemBlock[] {
     if (body.includes('-----')) {
       throw new ProvisioningCertError('PCERT_PEM_INVALID', `PEM block "${label}" is not terminated`);
     }
-    if (body.includes(':')) body = body.replace(/^[^\n]*:[^\n]*\n/gm, '');
+    // `[^\n:]*` up to the first colon: with `[^\n]*:` a long line of colons backtracked
+    // quadratically.
+    if (body.includes(':')) body = body.replace(/^[^\n:]*:[^\n]*\n/gm, '');
     const b64 = body.replace(/\s+/g, '');
     if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) {
       throw new ProvisioningCertError('PCERT_PEM_INVALID', `PEM block "${label}" is not valid base64`);

@@ -22,6 +22,7 @@ import {
 } from './chain.js';
 import { ProvisioningCertError } from './errors.js';
 import { type CertFacts, certificateFacts } from './facts.js';
+import { kdfIterationsAllowed, MAX_KDF_ITERATIONS, pbeIterations } from './kdf.js';
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -80,10 +81,10 @@ export async function createPfx(
   opts?: CreatePfxOptions,
 ): Promise<Buffer> {
   const iterations = opts?.iterations ?? 2048;
-  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 10_000_000) {
+  if (!Number.isInteger(iterations) || !kdfIterationsAllowed(iterations)) {
     throw new ProvisioningCertError(
       'PCERT_OPTION_INVALID',
-      'iterations must be an integer from 1 to 10000000',
+      `iterations must be an integer from 1 to ${MAX_KDF_ITERATIONS}`,
     );
   }
   if (!chain?.keyPem)
@@ -157,7 +158,27 @@ function collectBags(contents: SafeContents, into: SafeBag[], depth = 0): void {
   }
 }
 
+function tooManyIterations(
+  what: string,
+  count: number | bigint | undefined,
+  oid?: string,
+): ProvisioningCertError {
+  return new ProvisioningCertError(
+    'PCERT_PFX_UNSUPPORTED',
+    count === undefined
+      ? `the PFX ${what} has no readable key-derivation iteration count`
+      : `the PFX ${what} asks for ${count} key-derivation iterations, outside 1…${MAX_KDF_ITERATIONS}`,
+    oid === undefined ? {} : { oid },
+  );
+}
+
 function decryptKey(bag: SafeBag, password: string): KeyObject {
+  if (bag.bagId === OID.shroudedKeyBag && bag.bagValue instanceof PKCS8ShroudedKeyBag) {
+    const { algorithmId, algorithmParams } = bag.bagValue.encryptionAlgorithm;
+    const count = pbeIterations(algorithmId, algorithmParams);
+    if (count !== undefined && !kdfIterationsAllowed(count))
+      throw tooManyIterations('key bag', count, algorithmId);
+  }
   try {
     if (bag.bagId === OID.keyBag) {
       return createPrivateKey({
@@ -203,6 +224,12 @@ async function openSafe(info: ContentInfo, pw: ArrayBuffer): Promise<SafeContent
       { oid: algorithm },
     );
   }
+  const count = pbeIterations(
+    algorithm,
+    encrypted.encryptedContentInfo.contentEncryptionAlgorithm.algorithmParams,
+  );
+  if (count === undefined || !kdfIterationsAllowed(count))
+    throw tooManyIterations('certificate safe', count, algorithm);
   let plain: ArrayBuffer;
   try {
     plain = await encrypted.decrypt({ password: pw }, pkiEngine());
@@ -266,6 +293,12 @@ export async function loadPfx(pfx: Uint8Array, password: string): Promise<Provis
     throw new ProvisioningCertError('PCERT_PFX_UNSUPPORTED', `unsupported PFX MAC digest ${macDigest}`, {
       oid: macDigest,
     });
+  }
+  // pkijs runs the PKCS#12 MAC key derivation synchronously: bound it before it starts. (It
+  // reads counts of 2^23 and more as 0, which is refused here too.)
+  const macIterations = parsed.macData?.iterations ?? 1;
+  if (!Number.isSafeInteger(macIterations) || !kdfIterationsAllowed(macIterations)) {
+    throw tooManyIterations('MAC', macIterations);
   }
   try {
     await parsed.parseInternalValues(

@@ -111,3 +111,21 @@ describe('selectProvisioningCertificate', () => {
     ).toThrowError(expect.objectContaining({ code: 'PCERT_OPTION_INVALID' }));
   });
 });
+
+describe('selectProvisioningCertificate: malformed candidates', () => {
+  it('reports a candidate whose certificates is not an array instead of throwing a TypeError', () => {
+    const result = selectProvisioningCertificate(
+      [{ certificates: 'not an array' } as unknown as ProvisioningChain, corp.chain],
+      { helloHashes: corp.trustedHashes },
+    );
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.chain).toBe(corp.chain);
+    const bad = selectProvisioningCertificate([{ certificates: 'x' } as unknown as ProvisioningChain], {
+      helloHashes: corp.trustedHashes,
+    });
+    expect(bad).toEqual({
+      ok: false,
+      reasons: [expect.objectContaining({ candidateIndex: 0, code: 'CERT_MALFORMED' })],
+    });
+  });
+});

@@ -101,8 +101,11 @@ export function selectProvisioningCertificate(
       reasons.push({ candidateIndex: index, code, message });
     let facts: CertFacts[];
     try {
-      const certs: readonly X509Certificate[] = candidate?.certificates ?? [];
-      facts = certs.map((c, i) => certificateFacts(c, i));
+      const certs: unknown = candidate?.certificates ?? [];
+      if (!Array.isArray(certs)) {
+        throw new ProvisioningCertError('PCERT_CERT_INVALID', 'certificates is not an array');
+      }
+      facts = certs.map((c: X509Certificate, i) => certificateFacts(c, i));
     } catch (err) {
       if (!(err instanceof ProvisioningCertError)) throw err;
       add('CERT_MALFORMED', err.message);

@@ -447,3 +447,27 @@ describe('fuzz: mutated envelopes', () => {
     );
   });
 });
+
+describe('element names that are Object.prototype members', () => {
+  it('keeps `toString`, `hasOwnProperty`, `valueOf` as sent (not renamed to `__toString`…)', () => {
+    const props = '<g:toString>a</g:toString><g:hasOwnProperty>b</g:hasOwnProperty><g:valueOf>c</g:valueOf>';
+    const r = parseWsmanResponse(getAnswer({ soap: 'a', wsa: 'b', cls: 'g' }, props));
+    expect(r.body).toEqual({ toString: 'a', hasOwnProperty: 'b', valueOf: 'c' });
+    expect(Object.getPrototypeOf(r.body)).toBe(Object.prototype);
+    const pull =
+      `<a:Envelope xmlns:a="${SOAP}" xmlns:g="${EN}"><a:Header/><a:Body><g:PullResponse><g:Items>` +
+      '<h:toString xmlns:h="urn:x"><h:valueOf>1</h:valueOf></h:toString></g:Items><g:EndOfSequence/>' +
+      '</g:PullResponse></a:Body></a:Envelope>';
+    expect(parseWsmanResponse(pull, { pull: true }).pull?.items).toEqual([
+      { className: 'toString', properties: { valueOf: '1' } },
+    ]);
+  });
+
+  it('refuses `__proto__`, `constructor` and `prototype` elements with WSMAN_PARSE', () => {
+    for (const n of ['__proto__', 'constructor', 'prototype']) {
+      const doc = getAnswer({ soap: 'a', wsa: 'b', cls: 'g' }, `<g:${n}><g:HostName>x</g:HostName></g:${n}>`);
+      expect(() => parseWsmanResponse(doc)).toThrow(WsmanParseError);
+    }
+    expect(({} as Record<string, unknown>).HostName).toBeUndefined();
+  });
+});

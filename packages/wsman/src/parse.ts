@@ -29,6 +29,10 @@ const COMMON = {
   cdataPropName: '#cdata',
   textNodeName: '#text',
   commentPropName: false,
+  // fast-xml-parser renames `toString`, `hasOwnProperty`… to `__toString`…; keep the names as
+  // sent (our nodes and items only ever hold own keys). `__proto__`, `constructor` and
+  // `prototype` it refuses outright, which becomes WSMAN_PARSE.
+  onDangerousProperty: (name: string) => name,
 } as const;
 
 /** Requests and every response but Pull: values sit in header fields and body-instance children. */

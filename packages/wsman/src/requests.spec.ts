@@ -14,7 +14,7 @@ import {
   buildReleaseRequest,
 } from './requests.js';
 import { parseWsmanRequest } from './server.js';
-import { embeddedInstance, endpointReference } from './values.js';
+import { type EndpointReference, embeddedInstance, endpointReference } from './values.js';
 import { isXmlText } from './xml.js';
 
 const GS = resourceUriFor('AMT_GeneralSettings');
@@ -225,5 +225,15 @@ describe('parseWsmanRequest refusals', () => {
   it('marks unknown actions as unknown', () => {
     const xml = buildGetRequest(GS).xml.replace(ACTIONS.GET, 'urn:other/Thing');
     expect(parseWsmanRequest(xml).kind).toBe('unknown');
+  });
+});
+
+describe('hostile caller values', () => {
+  it('refuses a cyclic endpoint reference with WsmanInvalidArgumentError, not a stack overflow', () => {
+    const epr: EndpointReference = { address: 'a', resourceUri: 'urn:u', selectors: {} };
+    (epr.selectors as Record<string, unknown>).Loop = epr;
+    const uri = resourceUriFor('AMT_GeneralSettings');
+    expect(() => buildGetRequest(uri, { selectors: { Ref: epr } })).toThrow(WsmanInvalidArgumentError);
+    expect(() => buildPutRequest(uri, { Ref: epr })).toThrow(WsmanInvalidArgumentError);
   });
 });

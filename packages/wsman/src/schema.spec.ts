@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CLASS_SCHEMAS } from './classes/index.js';
-import { WsmanParseError } from './errors.js';
+import { CLASS_SCHEMAS, GENERAL_SETTINGS, invokeMethod } from './classes/index.js';
+import type { WsmanClient } from './client.js';
+import { WsmanInvalidArgumentError, WsmanParseError } from './errors.js';
 import { PT_STATUS, ptStatusName, REQUEST_STATE_CHANGE_RETURN_VALUES, returnValueName } from './pt-status.js';
 import { decodeProperties, orderProperties } from './schema.js';
 import type { WsmanItem } from './values.js';
@@ -165,5 +166,40 @@ describe('PT_STATUS', () => {
     expect(returnValueName(1, REQUEST_STATE_CHANGE_RETURN_VALUES)).toBe('NOT_SUPPORTED');
     expect(returnValueName(1)).toBe('INTERNAL_ERROR');
     expect(returnValueName(0x813, REQUEST_STATE_CHANGE_RETURN_VALUES)).toBe('INVALID_PRIORITY');
+  });
+});
+
+describe('hostile values and names', () => {
+  it('refuses a number too large for a double instead of returning Infinity', () => {
+    for (const v of ['1e400', '-1e400']) {
+      expect(() => decodeProperties({ N: 'number' }, { N: v })).toThrow(WsmanParseError);
+    }
+    expect(decodeProperties({ N: 'number' }, { N: '1e308' })).toEqual({ N: 1e308 });
+  });
+
+  it('keeps an own `__proto__` key as a key, never as the prototype', () => {
+    const item = JSON.parse('{"__proto__": {"Injected": "x"}, "A": "1"}') as WsmanItem;
+    for (const out of [
+      decodeProperties<Record<string, unknown>>({}, item),
+      orderProperties({ A: 'string' }, item),
+    ]) {
+      expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+      expect(Object.keys(out).sort()).toEqual(['A', '__proto__']);
+      expect(out.Injected).toBeUndefined();
+    }
+  });
+
+  it('finds no class or method for a name that is an Object.prototype member', () => {
+    for (const n of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(CLASS_SCHEMAS[n]).toBeUndefined();
+      for (const schema of Object.values(CLASS_SCHEMAS)) expect(schema.methods[n]).toBeUndefined();
+    }
+  });
+
+  it('invokeMethod refuses a method name that is an Object.prototype member before sending', async () => {
+    const client = {} as WsmanClient; // never reached: the name is refused first
+    await expect(invokeMethod(client, GENERAL_SETTINGS, 'toString', {})).rejects.toThrow(
+      WsmanInvalidArgumentError,
+    );
   });
 });

@@ -47,6 +47,15 @@ export interface ClassSchema {
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+// A plain `out[key] = v` with key `__proto__` replaces the prototype instead of adding a key.
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
+}
+
 function fail(where: string, name: string, expected: string): never {
   throw new WsmanParseError(`${where}.${name}: expected ${expected}`);
 }
@@ -60,8 +69,10 @@ function scalar(kind: ScalarKind, v: WsmanValue, where: string, name: string): u
       if (typeof v !== 'string') return fail(where, name, 'a number');
       const t = v.trim();
       if (t === '') return undefined;
-      if (!NUMBER.test(t)) return fail(where, name, 'a number');
-      return Number(t);
+      const n = NUMBER.test(t) ? Number(t) : Number.NaN;
+      // `1e400` is Infinity: no CIM number is, and no writer could send it back.
+      if (!Number.isFinite(n)) return fail(where, name, 'a number');
+      return n;
     }
     case 'boolean': {
       if (typeof v !== 'string') return fail(where, name, 'a boolean');
@@ -92,7 +103,7 @@ export function decodeProperties<T>(kinds: PropertyKinds, item: WsmanItem, where
     const v = item[name] as WsmanValue;
     const kind = Object.hasOwn(kinds, name) ? kinds[name] : undefined;
     if (kind === undefined) {
-      out[name] = v;
+      setOwn(out, name, v);
       continue;
     }
     if (kind.endsWith('[]')) {
@@ -103,11 +114,11 @@ export function decodeProperties<T>(kinds: PropertyKinds, item: WsmanItem, where
         const t = scalar(k, x, where, name);
         if (t !== undefined) typed.push(t);
       }
-      out[name] = typed;
+      setOwn(out, name, typed);
     } else {
       if (Array.isArray(v)) fail(where, name, 'a single value');
       const t = scalar(kind as ScalarKind, v, where, name);
-      if (t !== undefined) out[name] = t;
+      if (t !== undefined) setOwn(out, name, t);
     }
   }
   return out as T;
@@ -117,7 +128,7 @@ export function decodeProperties<T>(kinds: PropertyKinds, item: WsmanItem, where
 export function orderProperties(kinds: PropertyKinds, value: object): Record<string, unknown> {
   const v = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(kinds)) if (v[k] !== undefined && Object.hasOwn(v, k)) out[k] = v[k];
-  for (const k of Object.keys(v)) if (!Object.hasOwn(out, k) && v[k] !== undefined) out[k] = v[k];
+  for (const k of Object.keys(kinds)) if (v[k] !== undefined && Object.hasOwn(v, k)) setOwn(out, k, v[k]);
+  for (const k of Object.keys(v)) if (!Object.hasOwn(out, k) && v[k] !== undefined) setOwn(out, k, v[k]);
   return out;
 }

@@ -169,3 +169,14 @@ describe('response builders', () => {
     ).toContain('xmlns:g="urn:v"');
   });
 });
+
+describe('parseWsmanRequest: peer-chosen names', () => {
+  it('gives kind `unknown` to an Action that names an Object.prototype member', () => {
+    for (const action of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const xml = buildGetRequest(GS).xml.replace(ACTIONS.GET, action);
+      const r = parseWsmanRequest(xml);
+      expect(r.kind).toBe('unknown');
+      expect(r.action).toBe(action);
+    }
+  });
+});

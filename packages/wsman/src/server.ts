@@ -64,15 +64,16 @@ export interface WsmanRequest {
   maxCharacters?: number;
 }
 
-const KIND_BY_ACTION: Record<string, WsmanRequestKind> = {
-  [ACTIONS.GET]: 'get',
-  [ACTIONS.PUT]: 'put',
-  [ACTIONS.CREATE]: 'create',
-  [ACTIONS.DELETE]: 'delete',
-  [ACTIONS.ENUMERATE]: 'enumerate',
-  [ACTIONS.PULL]: 'pull',
-  [ACTIONS.RELEASE]: 'release',
-};
+// A Map, not an object literal: the Action is the peer's, and `constructor` must stay unknown.
+const KIND_BY_ACTION: ReadonlyMap<string, WsmanRequestKind> = new Map<string, WsmanRequestKind>([
+  [ACTIONS.GET, 'get'],
+  [ACTIONS.PUT, 'put'],
+  [ACTIONS.CREATE, 'create'],
+  [ACTIONS.DELETE, 'delete'],
+  [ACTIONS.ENUMERATE, 'enumerate'],
+  [ACTIONS.PULL, 'pull'],
+  [ACTIONS.RELEASE, 'release'],
+]);
 
 function text(v: WsmanValue | undefined): string | undefined {
   if (typeof v === 'string') return v.trim();
@@ -137,7 +138,7 @@ export function parseWsmanRequest(
       }
     }
   }
-  const kind = KIND_BY_ACTION[action];
+  const kind = KIND_BY_ACTION.get(action);
   if (kind !== undefined) {
     req.kind = kind;
   } else if (req.resourceUri !== '' && action.startsWith(`${req.resourceUri}/`)) {

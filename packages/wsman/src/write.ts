@@ -42,8 +42,12 @@ function scalar(v: unknown, name: string): string | undefined {
   }
 }
 
+// Selectors can hold endpoint references that hold selectors: a cycle must not overflow the stack.
+const MAX_DEPTH = 32;
+
 /** `SelectorSet` element for a header or an endpoint reference. */
-export function writeSelectorSet(selectors: Selectors, p: Prefixes): string {
+export function writeSelectorSet(selectors: Selectors, p: Prefixes, depth = 0): string {
+  if (depth > MAX_DEPTH) throw new WsmanInvalidArgumentError('endpoint references nest too deeply');
   let s = `<${p.wsman}:SelectorSet>`;
   for (const name of Object.keys(selectors)) {
     const v = selectors[name];
@@ -51,7 +55,7 @@ export function writeSelectorSet(selectors: Selectors, p: Prefixes): string {
     s += `<${p.wsman}:Selector Name="${escapeXmlAttribute(name)}">`;
     if (typeof v === 'string') s += escapeXml(v);
     else if (isEndpointReference(v))
-      s += `<${p.wsa}:EndpointReference>${writeEprContent(v, p)}</${p.wsa}:EndpointReference>`;
+      s += `<${p.wsa}:EndpointReference>${writeEprContent(v, p, depth + 1)}</${p.wsa}:EndpointReference>`;
     else
       throw new WsmanInvalidArgumentError(
         `selector ${name}: value must be a string or an endpoint reference`,
@@ -62,11 +66,11 @@ export function writeSelectorSet(selectors: Selectors, p: Prefixes): string {
 }
 
 /** The children of an endpoint reference element: Address, ReferenceParameters. */
-export function writeEprContent(epr: EndpointReference, p: Prefixes): string {
+export function writeEprContent(epr: EndpointReference, p: Prefixes, depth = 0): string {
   const address = typeof epr.address === 'string' ? epr.address : '/wsman';
   let s = `<${p.wsa}:Address>${escapeXml(address)}</${p.wsa}:Address><${p.wsa}:ReferenceParameters><${p.wsman}:ResourceURI>${escapeXml(epr.resourceUri)}</${p.wsman}:ResourceURI>`;
   const sel: Selectors = { ...epr.selectors, ...(epr.referenceSelectors ?? {}) };
-  if (Object.keys(sel).length > 0) s += writeSelectorSet(sel, p);
+  if (Object.keys(sel).length > 0) s += writeSelectorSet(sel, p, depth + 1);
   return `${s}</${p.wsa}:ReferenceParameters>`;
 }
 
@@ -84,7 +88,7 @@ export function writeProperty(
   const text = scalar(value, name);
   if (text !== undefined) return `<${prefix}:${name}>${text}</${prefix}:${name}>`;
   if (value === undefined || value === null) return '';
-  if (depth > 32) throw new WsmanInvalidArgumentError(`${name}: nested too deeply`);
+  if (depth > MAX_DEPTH) throw new WsmanInvalidArgumentError(`${name}: nested too deeply`);
   if (Array.isArray(value)) {
     let s = '';
     for (const v of value) {
@@ -101,7 +105,7 @@ export function writeProperty(
     throw new WsmanInvalidArgumentError(`${name}: only plain objects can be written`);
   }
   if (isEndpointReference(value)) {
-    return `<${prefix}:${name}>${writeEprContent(value, p)}</${prefix}:${name}>`;
+    return `<${prefix}:${name}>${writeEprContent(value, p, depth)}</${prefix}:${name}>`;
   }
   if (isEmbeddedInstance(value)) {
     const q = `q${depth}`;

@@ -42,7 +42,8 @@ export function defineClass<
     resourceUri: resourceUriFor(className),
     properties,
     keys: opts.keys ?? [],
-    methods: (opts.methods ?? {}) as M,
+    // No prototype: a method name from a request (`toString`) must look up nothing.
+    methods: Object.assign(Object.create(null), opts.methods) as M,
   });
 }
 
@@ -103,7 +104,7 @@ export async function invokeMethod<S extends MethodSchema>(
   input: object,
   opts: { selectors?: Selectors; allowReturnValues?: readonly number[] } = {},
 ): Promise<MethodOutput<S>> {
-  const m = schema.methods[method];
+  const m = Object.hasOwn(schema.methods, method) ? schema.methods[method] : undefined;
   if (m === undefined) throw new WsmanInvalidArgumentError(`${schema.className} has no method ${method}`);
   const out = await client.invoke(schema.resourceUri, method, orderProperties(m.input, input), {
     ...opts,

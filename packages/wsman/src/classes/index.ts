@@ -50,5 +50,9 @@ const ALL: readonly ClassSchema[] = [
 
 /** Every typed class, by class name (for simulators: decode a Put body, a method's input…). */
 export const CLASS_SCHEMAS: Readonly<Record<string, ClassSchema>> = Object.freeze(
-  Object.fromEntries(ALL.map((s) => [s.className, s])),
+  // No prototype: a peer's class name such as `constructor` must look up nothing.
+  Object.assign(
+    Object.create(null) as Record<string, ClassSchema>,
+    Object.fromEntries(ALL.map((s) => [s.className, s])),
+  ),
 );
