@@ -803,12 +803,18 @@ function pick(instances: Instance[], req: WsmanRequest): Instance | undefined {
   return instances.find(
     (i) =>
       wanted.every(
-        ([k, v]) => i.keys[k] === v || (i.properties[k] !== undefined && String(i.properties[k]) === v),
+        ([k, v]) =>
+          // Own keys only: a selector named `constructor` must not match Object's function.
+          (Object.hasOwn(i.keys, k) && i.keys[k] === v) ||
+          (Object.hasOwn(i.properties, k) && i.properties[k] !== undefined && String(i.properties[k]) === v),
       ) &&
       refs.every(([k, v]) => {
-        const p = i.properties[k];
+        const p = Object.hasOwn(i.properties, k) ? i.properties[k] : undefined;
         return (
-          isEndpointReference(p) && Object.entries(v.selectors).every(([sk, sv]) => p.selectors[sk] === sv)
+          isEndpointReference(p) &&
+          Object.entries(v.selectors).every(
+            ([sk, sv]) => Object.hasOwn(p.selectors, sk) && p.selectors[sk] === sv,
+          )
         );
       }),
   );
@@ -937,7 +943,8 @@ async function execute(req: WsmanRequest, ctx: CallContext, after: (fn: () => vo
       return reply(buildDeleteResponse(req));
     }
     case 'invoke': {
-      const method = cls.methods?.[req.method ?? ''];
+      const name = req.method ?? '';
+      const method = cls.methods && Object.hasOwn(cls.methods, name) ? cls.methods[name] : undefined;
       if (!method)
         return fault(req, 'Sender', 'wsa:ActionNotSupported', `${className} has no method ${req.method}`);
       const target = pick(instances, req);
