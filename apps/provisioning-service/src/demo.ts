@@ -47,6 +47,11 @@ export interface DemoSummary {
 
 const DOMAIN = 'oobkit.test';
 
+/** `pc-0001`, `pc-0002`, … (wider past 9999): names sort as the fleet is numbered. */
+function demoHostName(index: number): string {
+  return `pc-${String(index + 1).padStart(4, '0')}`;
+}
+
 function bar(done: number, total: number, width = 24): string {
   const n = total === 0 ? width : Math.round((done / total) * width);
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
@@ -146,7 +151,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     await store.importComputers(
       uuids.map((uuid, i) => ({
         uuid,
-        hostName: `pc-${i + 1}`,
+        hostName: demoHostName(i),
         domainName: DOMAIN,
         source: 'import' as const,
       })),

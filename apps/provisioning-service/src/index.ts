@@ -44,7 +44,13 @@ export type {
   UserAclEntryInput,
 } from './flow/device.js';
 export { ProvisioningError, type ProvisioningErrorCode, SimulatedCrash } from './flow/errors.js';
-export { createEventSink, type EventSink, Redactor } from './flow/events.js';
+export {
+  createEventSink,
+  createJobEventSink,
+  type EventSink,
+  type JobEventSink,
+  Redactor,
+} from './flow/events.js';
 export { createWorkerPool, type JobFinished, type JobRunner, type WorkerPool } from './flow/pool.js';
 export {
   CONFIGMGR_POWER_SCHEMES,

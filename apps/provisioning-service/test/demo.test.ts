@@ -32,6 +32,15 @@ describe('oobkit demo', () => {
         keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
       });
       expect(await store.listDevices({ status: 'provisioned' })).toHaveLength(6);
+      // Natural, zero-padded host names.
+      expect((await store.listComputers()).map((c) => c.hostName)).toEqual([
+        'pc-0001',
+        'pc-0002',
+        'pc-0003',
+        'pc-0004',
+        'pc-0005',
+        'pc-0006',
+      ]);
       await store.close();
     } finally {
       await rm(dataDir, { recursive: true, force: true });

@@ -417,6 +417,55 @@ describe('jobs, leases and fencing', () => {
     expect((await s.listJobs({ uuid: U1, state: 'failed' })).map((x) => x.id)).toEqual([job.id]);
     await expect(s.renewLease(9999, 1, 1000)).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
   });
+
+  it('stores a step’s events with its journal entry, in order, or none of them', async () => {
+    const s = await open();
+    const job = (await s.enqueueJob(U1, 'hello')).job;
+    const lease = (await s.claimJob('w1', 10_000))!;
+    const ev = (type: string, i: number) => ({
+      level: 'info' as const,
+      type,
+      uuid: U1,
+      jobId: job.id,
+      message: `${type} ${i}`,
+      at: new Date(t - 1000 + i).toISOString(),
+    });
+    // More than one statement's worth of rows, kept in order.
+    const many = Array.from({ length: 20 }, (_, i) => ev('step.note', i));
+    await s.recordStep(job.id, lease.fencingToken, {
+      step: 'login',
+      journal: { login: { id: 1 } },
+      events: [...many, { ...ev('step.done', 20), step: 'login', durationMs: 3.5, data: { id: 1 } }],
+    });
+    const stored = await s.listEvents({ jobId: job.id });
+    expect(stored.map((e) => e.message)).toEqual([...many.map((e) => e.message), 'step.done 20']);
+    expect(stored.map((e) => e.id)).toEqual([...stored.map((e) => e.id)].sort((a, b) => a - b));
+    expect(stored[0]?.at).toBe(new Date(t - 1000).toISOString());
+    expect(stored[20]).toMatchObject({ step: 'login', durationMs: 3.5, data: { id: 1 } });
+
+    // A bad event refuses the whole write: no journal entry, no event.
+    await expect(
+      s.recordStep(job.id, lease.fencingToken, {
+        journal: { tls: {} },
+        events: [ev('ok', 1), { ...ev('bad', 2), level: 'loud' as 'info' }],
+      }),
+    ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT', field: 'level' });
+    // A stale token refuses it too.
+    await expect(
+      s.recordStep(job.id, lease.fencingToken + 1, { journal: { tls: {} }, events: [ev('x', 1)] }),
+    ).rejects.toBeInstanceOf(StaleLeaseError);
+    expect((await s.getJob(job.id))?.journal).toEqual({ login: { id: 1 } });
+    expect(await s.listEvents({ jobId: job.id })).toHaveLength(21);
+
+    const done = await s.finishJob(job.id, lease.fencingToken, {
+      state: 'succeeded',
+      events: [ev('job.succeeded', 30)],
+    });
+    expect(done.state).toBe('succeeded');
+    expect((await s.listEvents({ jobId: job.id, type: 'job.succeeded' })).map((e) => e.message)).toEqual([
+      'job.succeeded 30',
+    ]);
+  });
 });
 
 describe('device secrets', () => {

@@ -1,22 +1,12 @@
-/** Stable codes of the provisioning flow; switch on `code`, never on the message. */
-export type ProvisioningErrorCode =
-  | 'FLOW_NO_COMPUTER' // the job's UUID is not (or no longer) imported
-  | 'FLOW_NO_ADDRESS' // no hello told us where the device is
-  | 'FLOW_NO_CERTIFICATE' // no enabled provisioning chain matches the device's root hashes
-  | 'FLOW_TLS_REFUSED' // the device refused the TLS handshake (chain, CN, OID/OU, root hash)
-  | 'FLOW_UNREACHABLE' // connection refused, reset or timed out
-  | 'FLOW_LOGIN_FAILED' // every configured credential and stored secret was refused
-  | 'FLOW_UNSUPPORTED_FIRMWARE' // firmware version unknown or outside what the flow supports
-  | 'FLOW_DEVICE_ERROR' // AMT answered a step with an error status or a fault
-  | 'FLOW_DIRECTORY_FAILED'
-  | 'FLOW_CA_FAILED'
-  | 'FLOW_LEASE_LOST' // another worker owns the job now
-  | 'FLOW_CANCELLED';
+import { ServiceError, type ServiceErrorCode } from '../store/errors.js';
 
-/** Base error of the provisioning service's flow. */
-export class ProvisioningError extends Error {
+/** Stable codes of the provisioning flow (the `FLOW_*` part of `ServiceErrorCode`). */
+export type ProvisioningErrorCode = Extract<ServiceErrorCode, `FLOW_${string}`>;
+
+/** A failure of the provisioning flow: a `ServiceError` with a `FLOW_*` code and the step. */
+export class ProvisioningError extends ServiceError {
   override readonly name: string = 'ProvisioningError';
-  readonly code: ProvisioningErrorCode;
+  declare readonly code: ProvisioningErrorCode;
   /** The step the error happened in, when known. */
   step?: string;
   /** Code of the underlying package error (e.g. `AMT_RETURN_VALUE`, `DIGEST_WRONG_CREDENTIALS`). */
@@ -27,8 +17,7 @@ export class ProvisioningError extends Error {
     message: string,
     options?: { cause?: unknown; step?: string; causeCode?: string },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     if (options?.step !== undefined) this.step = options.step;
     const causeCode = options?.causeCode ?? codeOf(options?.cause);
     if (causeCode !== undefined) this.causeCode = causeCode;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { staticKeyProvider } from '../secrets/index.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import { createEventSink, Redactor } from './events.js';
+import { createEventSink, createJobEventSink, Redactor } from './events.js';
 
 describe('Redactor', () => {
   it('blanks every registered secret in text and nested data', () => {
@@ -53,6 +53,56 @@ describe('event sink', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('login.refused');
     expect(lines[0]).not.toContain('Top$ecret99');
+    await store.close();
+  });
+});
+
+describe('job event sink', () => {
+  it('keeps info events for the next journal write, stores a warning at once after them', async () => {
+    const store = await openSqliteStore({
+      path: ':memory:',
+      keyProvider: staticKeyProvider(Buffer.alloc(32, 1)),
+    });
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write(chunk: Buffer, _e, cb) {
+          lines.push(chunk.toString());
+          cb();
+        },
+      }),
+    });
+    const r = new Redactor();
+    r.add('Top$ecret99');
+    let clock = Date.parse('2025-05-01T08:00:00.000Z');
+    const sink = createJobEventSink(store, logger, r, () => new Date(clock));
+    await sink.emit({ type: 'login.ok', message: 'in with Top$ecret99' });
+    clock += 5;
+    await sink.emit({ type: 'step.done', step: 'login', message: 'login done', durationMs: 5 });
+    // Logged at once, stored later.
+    expect(lines).toHaveLength(2);
+    expect(await store.listEvents()).toEqual([]);
+    const kept = sink.take();
+    expect(kept.map((e) => [e.type, e.at, e.message])).toEqual([
+      ['login.ok', '2025-05-01T08:00:00.000Z', 'in with ***'],
+      ['step.done', '2025-05-01T08:00:00.005Z', 'login done'],
+    ]);
+    expect(sink.take()).toEqual([]);
+
+    await sink.emit({ type: 'secret.pending', message: 'stored' });
+    await sink.emit({ level: 'warn', type: 'step.retry', message: 'retrying' });
+    expect((await store.listEvents()).map((e) => e.type)).toEqual(['secret.pending', 'step.retry']);
+    expect(sink.take()).toEqual([]);
+
+    await sink.emit({ type: 'job.skipped', message: 'nothing to do' });
+    await sink.flush();
+    expect((await store.listEvents()).map((e) => e.type)).toEqual([
+      'secret.pending',
+      'step.retry',
+      'job.skipped',
+    ]);
+    expect(lines.join('')).not.toContain('Top$ecret99');
     await store.close();
   });
 });

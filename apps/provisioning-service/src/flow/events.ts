@@ -32,6 +32,50 @@ export interface EventSink {
   emit(e: Omit<NewSiteEvent, 'level'> & { level?: EventLevel }): Promise<SiteEvent | undefined>;
 }
 
+/**
+ * A job's event sink: `info`/`debug` events are logged at once and kept (with their time) until
+ * the job's next journal write, which stores them in the same transaction — one store write per
+ * step instead of one per event. A `warn`/`error` event is stored at once, after the kept ones.
+ */
+export interface JobEventSink extends EventSink {
+  /** The kept events, oldest first, for the next journal write; the sink forgets them. */
+  take(): NewSiteEvent[];
+  /** Stores the kept events now (e.g. when the job ends without a journal write). */
+  flush(): Promise<void>;
+}
+
+function prepare(
+  e: Omit<NewSiteEvent, 'level'> & { level?: EventLevel },
+  r: Redactor | undefined,
+): NewSiteEvent {
+  return {
+    ...e,
+    level: e.level ?? 'info',
+    message: r ? r.text(e.message) : e.message,
+    ...(e.data !== undefined ? { data: r ? r.data(e.data) : e.data } : {}),
+  };
+}
+
+function log(logger: Logger | undefined, event: NewSiteEvent): void {
+  if (!logger) return;
+  const { message, level, ...fields } = event;
+  logger[level](fields, message);
+}
+
+async function store1(
+  store: SiteStore,
+  logger: Logger | undefined,
+  event: NewSiteEvent,
+): Promise<SiteEvent | undefined> {
+  try {
+    return await store.appendEvent(event);
+  } catch (err) {
+    // Losing an event line must not fail provisioning; the log still has it.
+    logger?.warn({ err: { message: (err as Error).message } }, 'event not stored');
+    return undefined;
+  }
+}
+
 export function createEventSink(
   store: SiteStore,
   logger: Logger | undefined,
@@ -39,24 +83,40 @@ export function createEventSink(
 ): EventSink {
   return {
     async emit(e) {
-      const r = redactor;
-      const event: NewSiteEvent = {
-        ...e,
-        level: e.level ?? 'info',
-        message: r ? r.text(e.message) : e.message,
-        ...(e.data !== undefined ? { data: r ? r.data(e.data) : e.data } : {}),
-      };
-      if (logger) {
-        const { message, level, ...fields } = event;
-        logger[level](fields, message);
-      }
-      try {
-        return await store.appendEvent(event);
-      } catch (err) {
-        // Losing an event line must not fail provisioning; the log still has it.
-        logger?.warn({ err: { message: (err as Error).message } }, 'event not stored');
+      const event = prepare(e, redactor);
+      log(logger, event);
+      return store1(store, logger, event);
+    },
+  };
+}
+
+export function createJobEventSink(
+  store: SiteStore,
+  logger: Logger | undefined,
+  redactor?: Redactor,
+  now: () => Date = () => new Date(),
+): JobEventSink {
+  let kept: NewSiteEvent[] = [];
+  const take = (): NewSiteEvent[] => {
+    const out = kept;
+    kept = [];
+    return out;
+  };
+  const flush = async (): Promise<void> => {
+    for (const e of take()) await store1(store, logger, e);
+  };
+  return {
+    async emit(e) {
+      const event = prepare(e, redactor);
+      log(logger, event);
+      if (event.level === 'info' || event.level === 'debug') {
+        kept.push({ ...event, at: event.at ?? now().toISOString() });
         return undefined;
       }
+      await flush();
+      return store1(store, logger, event);
     },
+    take,
+    flush,
   };
 }

@@ -15,7 +15,7 @@ import type {
 import { type ChainChoice, chooseProvisioningChain } from './chain.js';
 import type { AmtDevice } from './device.js';
 import { codeOf, ProvisioningError, SimulatedCrash } from './errors.js';
-import { createEventSink, Redactor } from './events.js';
+import { createJobEventSink, Redactor } from './events.js';
 import type { JobRunner } from './pool.js';
 import { findPowerScheme, SP1_POWER_SCHEME } from './power.js';
 import {
@@ -131,7 +131,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
     const uuid = job.uuid;
     const leaseRef = { jobId: job.id, fencingToken };
     const redactor = new Redactor();
-    const events = createEventSink(store, opts.logger?.child({ uuid, jobId: job.id }), redactor);
+    const events = createJobEventSink(store, opts.logger?.child({ uuid, jobId: job.id }), redactor, now);
     const journal: Journal = { ...job.journal };
     const started = performance.now();
     const resumed = Object.keys(journal).length > 0 || job.attempts > 1;
@@ -200,10 +200,15 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       }
       await checkpoint(name, 'effect');
       const output = (out ?? {}) as T;
-      await store.recordStep(job.id, fencingToken, { step: name, journal: { [name]: output } });
-      journal[name] = output;
       const durationMs = Math.round((performance.now() - t0) * 10) / 10;
       await emit({ type: 'step.done', step: name, durationMs, message: `${name} done`, data: output });
+      // The journal entry and the step's events (step.done last) in one store write.
+      await store.recordStep(job.id, fencingToken, {
+        step: name,
+        journal: { [name]: output },
+        events: events.take(),
+      });
+      journal[name] = output;
       await checkpoint(name, 'done');
       return output;
     }
@@ -333,6 +338,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       // Journal the id at once: a crash after the write must find and reuse this very secret.
       await store.recordStep(job.id, fencingToken, {
         journal: { [journalKey]: { secretId: secret.id, pending: true } },
+        events: events.take(),
       });
       journal[journalKey] = { secretId: secret.id, pending: true };
       await checkpoint(journalKey, 'pending-stored');
@@ -480,12 +486,12 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
           return { from: state };
         });
         await store.upsertDevice(uuid, { status: 'unprovisioned' });
-        await store.finishJob(job.id, fencingToken, { state: 'succeeded' });
         await emit({
           type: 'job.succeeded',
           message: 'device unprovisioned',
           durationMs: Math.round(performance.now() - started),
         });
+        await store.finishJob(job.id, fencingToken, { state: 'succeeded', events: events.take() });
         return;
       }
       let committed = journal['stage1.commit'] !== undefined || state === 'post';
@@ -493,12 +499,12 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         // AMT says hello only before it is provisioned: this hello left the device before its
         // last provisioning finished (and reached us late). Nothing to do.
         await store.upsertDevice(uuid, { status: 'provisioned' });
-        await store.finishJob(job.id, fencingToken, { state: 'cancelled' });
         await emit({
           type: 'job.skipped',
           message: 'the device is already provisioned; the hello that queued this job predates that',
           durationMs: Math.round(performance.now() - started),
         });
+        await store.finishJob(job.id, fencingToken, { state: 'cancelled', events: events.take() });
         return;
       }
 
@@ -794,14 +800,19 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         },
         { redo: true },
       );
-      await store.finishJob(job.id, fencingToken, { state: 'succeeded' });
       await emit({
         type: 'job.succeeded',
         message: 'device provisioned',
         durationMs: Math.round(performance.now() - started),
       });
+      // The job's end and its last events (job.succeeded included) in one store write.
+      await store.finishJob(job.id, fencingToken, { state: 'succeeded', events: events.take() });
     } catch (err) {
-      if (err instanceof SimulatedCrash) throw err;
+      if (err instanceof SimulatedCrash) {
+        // A crashed process stores nothing more: the kept events die with it.
+        events.take();
+        throw err;
+      }
       if (
         hasCode(err, 'STORE_STALE_LEASE') ||
         (err instanceof ProvisioningError && err.code === 'FLOW_LEASE_LOST')
@@ -827,8 +838,10 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       // A failed unprovision leaves a provisioned device provisioned (with the error noted).
       const status = job.reason === 'unprovision' && wasProvisioned ? 'provisioned' : 'failed';
       await store.upsertDevice(uuid, { status, lastError: error });
-      await store.finishJob(job.id, fencingToken, { state: 'failed', error });
+      await store.finishJob(job.id, fencingToken, { state: 'failed', error, events: events.take() });
     } finally {
+      // Events of a job that stopped between journal writes (lease lost, service closing).
+      await events.flush();
       await conn?.close().catch(() => undefined);
     }
   };

@@ -1,7 +1,7 @@
 /**
- * The app's base error: every error the store, the secret keys, the CSV parser, the
- * configuration and the admin API raise has a stable `code` to switch on. Messages never carry a
- * secret.
+ * The app's one base error: every error the store, the secret keys, the CSV parser, the
+ * configuration, the admin API and the provisioning flow raise is a `ServiceError` with a stable
+ * `code` to switch on. Messages never carry a secret.
  */
 export type ServiceErrorCode =
   | 'STORE_STALE_LEASE'
@@ -26,14 +26,27 @@ export type ServiceErrorCode =
   | 'API_JOB_CONFLICT'
   | 'API_INVALID_CERTIFICATE'
   | 'API_UNAVAILABLE'
-  | 'API_INTERNAL';
+  | 'API_INTERNAL'
+  // The provisioning flow (`ProvisioningError`, src/flow/errors.ts):
+  | 'FLOW_NO_COMPUTER' // the job's UUID is not (or no longer) imported
+  | 'FLOW_NO_ADDRESS' // no hello told us where the device is
+  | 'FLOW_NO_CERTIFICATE' // no enabled provisioning chain matches the device's root hashes
+  | 'FLOW_TLS_REFUSED' // the device refused the TLS handshake (chain, CN, OID/OU, root hash)
+  | 'FLOW_UNREACHABLE' // connection refused, reset or timed out
+  | 'FLOW_LOGIN_FAILED' // every configured credential and stored secret was refused
+  | 'FLOW_UNSUPPORTED_FIRMWARE' // firmware version unknown or outside what the flow supports
+  | 'FLOW_DEVICE_ERROR' // AMT answered a step with an error status or a fault
+  | 'FLOW_DIRECTORY_FAILED'
+  | 'FLOW_CA_FAILED'
+  | 'FLOW_LEASE_LOST' // another worker owns the job now
+  | 'FLOW_CANCELLED';
 
 export class ServiceError extends Error {
   override readonly name: string = 'ServiceError';
   readonly code: ServiceErrorCode;
 
   constructor(code: ServiceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
   }
 }

@@ -135,18 +135,34 @@ interface SecretRow {
 
 class SqliteSiteStore implements SiteStore {
   private closed = false;
+  // Preparing a statement costs more than running it: one per SQL text, kept for the store's life.
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
   constructor(
     private readonly db: Database.Database,
     private readonly key: Buffer,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.inTransaction = db.transaction((fn: () => unknown) => fn());
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      // Only the list filters build SQL text, from a handful of fixed pieces: the map stays small.
+      if (this.statements.size >= 256) this.statements.clear();
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
 
   /** Checks the key against the stored check record (or writes one) and seeds default settings. */
   initialise(generatePassword: () => string): void {
     this.db
       .transaction(() => {
-        const check = this.db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as
+        const check = this.stmt("SELECT value FROM meta WHERE key = 'key_check'").get() as
           | { value: Buffer }
           | undefined;
         if (check) {
@@ -164,11 +180,11 @@ class SqliteSiteStore implements SiteStore {
             );
           }
         } else {
-          this.db
-            .prepare("INSERT INTO meta (key, value) VALUES ('key_check', ?)")
-            .run(sealSecret(this.key, KEY_CHECK_PLAINTEXT, 'meta:key_check'));
+          this.stmt("INSERT INTO meta (key, value) VALUES ('key_check', ?)").run(
+            sealSecret(this.key, KEY_CHECK_PLAINTEXT, 'meta:key_check'),
+          );
         }
-        if (!this.db.prepare('SELECT 1 FROM settings WHERE id = 1').get()) {
+        if (!this.stmt('SELECT 1 FROM settings WHERE id = 1').get()) {
           this.writeSettings(defaultSettings(generatePassword()));
         }
       })
@@ -186,7 +202,7 @@ class SqliteSiteStore implements SiteStore {
   /** Runs `fn` in one immediate (write-locking) transaction. */
   private tx<T>(fn: () => T): T {
     this.open();
-    return this.db.transaction(fn).immediate();
+    return this.inTransaction.immediate(fn) as T;
   }
 
   // ---- computers -------------------------------------------------------------------------
@@ -211,8 +227,8 @@ class SqliteSiteStore implements SiteStore {
     });
     return this.tx(() => {
       const at = this.iso();
-      const exists = this.db.prepare('SELECT 1 FROM computers WHERE uuid = ?');
-      const upsert = this.db.prepare(
+      const exists = this.stmt('SELECT 1 FROM computers WHERE uuid = ?');
+      const upsert = this.stmt(
         `INSERT INTO computers (uuid, host_name, domain_name, ou, source, imported_at)
          VALUES (@uuid, @hostName, @domainName, @ou, @source, @at)
          ON CONFLICT (uuid) DO UPDATE SET host_name = excluded.host_name, domain_name = excluded.domain_name,
@@ -229,7 +245,7 @@ class SqliteSiteStore implements SiteStore {
 
   async getComputer(uuid: DeviceUuid): Promise<ImportedComputer | undefined> {
     this.open();
-    const row = this.db.prepare('SELECT * FROM computers WHERE uuid = ?').get(normalizeUuid(uuid)) as
+    const row = this.stmt('SELECT * FROM computers WHERE uuid = ?').get(normalizeUuid(uuid)) as
       | Row
       | undefined;
     return row ? toComputer(row) : undefined;
@@ -237,14 +253,12 @@ class SqliteSiteStore implements SiteStore {
 
   async listComputers(): Promise<ImportedComputer[]> {
     this.open();
-    return (this.db.prepare('SELECT * FROM computers ORDER BY host_name, uuid').all() as Row[]).map(
-      toComputer,
-    );
+    return (this.stmt('SELECT * FROM computers ORDER BY host_name, uuid').all() as Row[]).map(toComputer);
   }
 
   async deleteComputer(uuid: DeviceUuid): Promise<boolean> {
     this.open();
-    return this.db.prepare('DELETE FROM computers WHERE uuid = ?').run(normalizeUuid(uuid)).changes > 0;
+    return this.stmt('DELETE FROM computers WHERE uuid = ?').run(normalizeUuid(uuid)).changes > 0;
   }
 
   // ---- credentials -----------------------------------------------------------------------
@@ -254,20 +268,21 @@ class SqliteSiteStore implements SiteStore {
     return this.tx(() => {
       // The id is part of the AAD, so the row is inserted first and its secret sealed after.
       const id = Number(
-        this.db
-          .prepare('INSERT INTO credentials (label, username, password_enc, priority) VALUES (?, ?, ?, ?)')
-          .run(clean.label, clean.username, Buffer.alloc(0), clean.priority).lastInsertRowid,
+        this.stmt(
+          'INSERT INTO credentials (label, username, password_enc, priority) VALUES (?, ?, ?, ?)',
+        ).run(clean.label, clean.username, Buffer.alloc(0), clean.priority).lastInsertRowid,
       );
-      this.db
-        .prepare('UPDATE credentials SET password_enc = ? WHERE id = ?')
-        .run(sealSecret(this.key, clean.password, credentialAad(id)), id);
+      this.stmt('UPDATE credentials SET password_enc = ? WHERE id = ?').run(
+        sealSecret(this.key, clean.password, credentialAad(id)),
+        id,
+      );
       return { id, ...clean };
     });
   }
 
   async listCredentials(): Promise<AmtCredential[]> {
     this.open();
-    const rows = this.db.prepare('SELECT * FROM credentials ORDER BY priority, id').all() as Row[];
+    const rows = this.stmt('SELECT * FROM credentials ORDER BY priority, id').all() as Row[];
     return rows.map((r) => ({
       id: r.id as number,
       label: r.label as string,
@@ -279,14 +294,14 @@ class SqliteSiteStore implements SiteStore {
 
   async deleteCredential(id: number): Promise<boolean> {
     this.open();
-    return this.db.prepare('DELETE FROM credentials WHERE id = ?').run(id).changes > 0;
+    return this.stmt('DELETE FROM credentials WHERE id = ?').run(id).changes > 0;
   }
 
   // ---- settings --------------------------------------------------------------------------
 
   async getSettings(): Promise<ProvisioningSettings> {
     this.open();
-    const row = this.db.prepare('SELECT doc, secrets_enc FROM settings WHERE id = 1').get() as
+    const row = this.stmt('SELECT doc, secrets_enc FROM settings WHERE id = 1').get() as
       | { doc: string; secrets_enc: Buffer }
       | undefined;
     if (!row) throw new StoreNotFoundError('settings', 1);
@@ -301,13 +316,11 @@ class SqliteSiteStore implements SiteStore {
 
   private writeSettings(s: ProvisioningSettings): void {
     const { doc, secrets } = splitSettings(s);
-    this.db
-      .prepare(
-        `INSERT INTO settings (id, doc, secrets_enc, updated_at) VALUES (1, ?, ?, ?)
+    this.stmt(
+      `INSERT INTO settings (id, doc, secrets_enc, updated_at) VALUES (1, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, secrets_enc = excluded.secrets_enc,
            updated_at = excluded.updated_at`,
-      )
-      .run(JSON.stringify(doc), sealSecret(this.key, JSON.stringify(secrets), SETTINGS_AAD), this.iso());
+    ).run(JSON.stringify(doc), sealSecret(this.key, JSON.stringify(secrets), SETTINGS_AAD), this.iso());
   }
 
   // ---- provisioning certificates ---------------------------------------------------------
@@ -319,33 +332,32 @@ class SqliteSiteStore implements SiteStore {
     return this.tx(() => {
       const createdAt = this.iso();
       const id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO provisioning_certificates
+        this.stmt(
+          `INSERT INTO provisioning_certificates
                (name, cert_pem, key_enc, root_sha1, root_sha256, root_sha384, enabled, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            clean.name,
-            clean.certPem,
-            Buffer.alloc(0),
-            clean.rootHashes.sha1,
-            clean.rootHashes.sha256,
-            clean.rootHashes.sha384,
-            clean.enabled ? 1 : 0,
-            createdAt,
-          ).lastInsertRowid,
+        ).run(
+          clean.name,
+          clean.certPem,
+          Buffer.alloc(0),
+          clean.rootHashes.sha1,
+          clean.rootHashes.sha256,
+          clean.rootHashes.sha384,
+          clean.enabled ? 1 : 0,
+          createdAt,
+        ).lastInsertRowid,
       );
-      this.db
-        .prepare('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?')
-        .run(sealSecret(this.key, clean.keyPem, certificateAad(id)), id);
+      this.stmt('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?').run(
+        sealSecret(this.key, clean.keyPem, certificateAad(id)),
+        id,
+      );
       return { id, ...clean, createdAt };
     });
   }
 
   async listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]> {
     this.open();
-    const rows = this.db.prepare('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[];
+    const rows = this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[];
     return rows.map((r) => ({
       id: r.id as number,
       name: r.name as string,
@@ -370,7 +382,7 @@ class SqliteSiteStore implements SiteStore {
     const id = normalizeUuid(uuid);
     const p = validateDevicePatch(patch);
     return this.tx(() => {
-      const row = this.db.prepare('SELECT * FROM devices WHERE uuid = ?').get(id) as Row | undefined;
+      const row = this.stmt('SELECT * FROM devices WHERE uuid = ?').get(id) as Row | undefined;
       const merged: DeviceRecord = {
         ...(row ? toDevice(row) : { uuid: id, status: 'discovered' }),
         updatedAt: this.iso(),
@@ -381,34 +393,30 @@ class SqliteSiteStore implements SiteStore {
         else (merged as unknown as Row)[k] = v;
       }
       if (merged.status === undefined) merged.status = 'discovered';
-      this.db
-        .prepare(
-          `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, provisioned_at, last_error, updated_at)
+      this.stmt(
+        `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, provisioned_at, last_error, updated_at)
            VALUES (@uuid, @status, @address, @amtVersion, @lastHelloAt, @provisionedAt, @lastError, @updatedAt)
            ON CONFLICT (uuid) DO UPDATE SET status = excluded.status, address = excluded.address,
              amt_version = excluded.amt_version, last_hello_at = excluded.last_hello_at,
              provisioned_at = excluded.provisioned_at, last_error = excluded.last_error,
              updated_at = excluded.updated_at`,
-        )
-        .run({
-          uuid: id,
-          status: merged.status,
-          address: merged.address ?? null,
-          amtVersion: merged.amtVersion ?? null,
-          lastHelloAt: merged.lastHelloAt ?? null,
-          provisionedAt: merged.provisionedAt ?? null,
-          lastError: merged.lastError ? JSON.stringify(merged.lastError) : null,
-          updatedAt: merged.updatedAt,
-        });
+      ).run({
+        uuid: id,
+        status: merged.status,
+        address: merged.address ?? null,
+        amtVersion: merged.amtVersion ?? null,
+        lastHelloAt: merged.lastHelloAt ?? null,
+        provisionedAt: merged.provisionedAt ?? null,
+        lastError: merged.lastError ? JSON.stringify(merged.lastError) : null,
+        updatedAt: merged.updatedAt,
+      });
       return merged;
     });
   }
 
   async getDevice(uuid: DeviceUuid): Promise<DeviceRecord | undefined> {
     this.open();
-    const row = this.db.prepare('SELECT * FROM devices WHERE uuid = ?').get(normalizeUuid(uuid)) as
-      | Row
-      | undefined;
+    const row = this.stmt('SELECT * FROM devices WHERE uuid = ?').get(normalizeUuid(uuid)) as Row | undefined;
     return row ? toDevice(row) : undefined;
   }
 
@@ -417,10 +425,10 @@ class SqliteSiteStore implements SiteStore {
     if (filter.status !== undefined) {
       oneOf(filter.status, DEVICE_STATUSES, 'status');
       return (
-        this.db.prepare('SELECT * FROM devices WHERE status = ? ORDER BY uuid').all(filter.status) as Row[]
+        this.stmt('SELECT * FROM devices WHERE status = ? ORDER BY uuid').all(filter.status) as Row[]
       ).map(toDevice);
     }
-    return (this.db.prepare('SELECT * FROM devices ORDER BY uuid').all() as Row[]).map(toDevice);
+    return (this.stmt('SELECT * FROM devices ORDER BY uuid').all() as Row[]).map(toDevice);
   }
 
   // ---- device secrets --------------------------------------------------------------------
@@ -440,15 +448,14 @@ class SqliteSiteStore implements SiteStore {
       if (lease) this.checkLease(lease.jobId, lease.fencingToken, id0);
       const createdAt = this.iso();
       const id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO device_secrets (uuid, kind, state, value_enc, created_at) VALUES (?, ?, 'pending', ?, ?)`,
-          )
-          .run(id0, kind, Buffer.alloc(0), createdAt).lastInsertRowid,
+        this.stmt(
+          `INSERT INTO device_secrets (uuid, kind, state, value_enc, created_at) VALUES (?, ?, 'pending', ?, ?)`,
+        ).run(id0, kind, Buffer.alloc(0), createdAt).lastInsertRowid,
       );
-      this.db
-        .prepare('UPDATE device_secrets SET value_enc = ? WHERE id = ?')
-        .run(sealSecret(this.key, value, secretAad(id, id0, kind)), id);
+      this.stmt('UPDATE device_secrets SET value_enc = ? WHERE id = ?').run(
+        sealSecret(this.key, value, secretAad(id, id0, kind)),
+        id,
+      );
       return { id, uuid: id0, kind, state: 'pending', value, createdAt };
     });
   }
@@ -460,24 +467,18 @@ class SqliteSiteStore implements SiteStore {
    */
   async confirmSecret(secretId: number, lease?: { jobId: number; fencingToken: number }): Promise<void> {
     this.tx(() => {
-      const s = this.db.prepare('SELECT * FROM device_secrets WHERE id = ?').get(secretId) as
-        | SecretRow
-        | undefined;
+      const s = this.stmt('SELECT * FROM device_secrets WHERE id = ?').get(secretId) as SecretRow | undefined;
       if (lease) this.checkLease(lease.jobId, lease.fencingToken, s?.uuid);
       if (!s) throw new StoreNotFoundError('secret', secretId);
       if (s.state === 'current') return;
       if (s.state === 'retired')
         throw new StoreConflictError(`secret ${secretId} is retired and cannot become current`);
       const at = this.iso();
-      this.db
-        .prepare(
-          `UPDATE device_secrets SET state = 'retired', retired_at = ?
+      this.stmt(
+        `UPDATE device_secrets SET state = 'retired', retired_at = ?
            WHERE uuid = ? AND kind = ? AND (state = 'current' OR (state = 'pending' AND id < ?))`,
-        )
-        .run(at, s.uuid, s.kind, s.id);
-      this.db
-        .prepare(`UPDATE device_secrets SET state = 'current', confirmed_at = ? WHERE id = ?`)
-        .run(at, s.id);
+      ).run(at, s.uuid, s.kind, s.id);
+      this.stmt(`UPDATE device_secrets SET state = 'current', confirmed_at = ? WHERE id = ?`).run(at, s.id);
     });
   }
 
@@ -491,12 +492,10 @@ class SqliteSiteStore implements SiteStore {
     for (const s of states) oneOf(s, SECRET_STATES, 'states');
     if (opts.kind !== undefined) oneOf(opts.kind, SECRET_KINDS, 'kind');
     if (states.length === 0) return [];
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM device_secrets WHERE uuid = ? ${opts.kind ? 'AND kind = ?' : ''}
+    const rows = this.stmt(
+      `SELECT * FROM device_secrets WHERE uuid = ? ${opts.kind ? 'AND kind = ?' : ''}
            AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id DESC`,
-      )
-      .all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[];
+    ).all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[];
     return rows.map((r) => {
       const out: DeviceSecret = {
         id: r.id,
@@ -516,25 +515,27 @@ class SqliteSiteStore implements SiteStore {
   async appendEvent(e: NewSiteEvent): Promise<SiteEvent> {
     this.open();
     const ev = validateEvent(e, this.iso());
-    const id = Number(
-      this.db
-        .prepare(
-          `INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          ev.at,
-          ev.level,
-          ev.type,
-          ev.uuid ?? null,
-          ev.jobId ?? null,
-          ev.step ?? null,
-          ev.message,
-          ev.durationMs ?? null,
-          ev.data === undefined ? null : JSON.stringify(ev.data),
-        ).lastInsertRowid,
-    );
-    return { id, ...ev };
+    return { id: this.insertEvent(ev), ...ev };
+  }
+
+  private insertEvent(ev: Omit<SiteEvent, 'id'>): number {
+    return Number(this.stmt(insertEventsSql(1)).run(...eventValues(ev)).lastInsertRowid);
+  }
+
+  /** Several events, in order, with one statement per 16 (each row costs less than a statement). */
+  private insertEvents(list: readonly Omit<SiteEvent, 'id'>[]): void {
+    for (let i = 0; i < list.length; i += 16) {
+      const chunk = list.slice(i, i + 16);
+      this.stmt(insertEventsSql(chunk.length)).run(...chunk.flatMap(eventValues));
+    }
+  }
+
+  /** Validates a batch of events up front, so a bad one changes nothing. */
+  private validateEvents(list: readonly NewSiteEvent[] | undefined): Omit<SiteEvent, 'id'>[] {
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw new StoreInputError('events must be an array', 'events');
+    const nowIso = this.iso();
+    return list.map((e) => validateEvent(e, nowIso));
   }
 
   /**
@@ -569,7 +570,7 @@ class SqliteSiteStore implements SiteStore {
       filter.afterId !== undefined
         ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
         : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`;
-    return (this.db.prepare(sql).all(...args, limit) as Row[]).map(toEvent);
+    return (this.stmt(sql).all(...args, limit) as Row[]).map(toEvent);
   }
 
   // ---- jobs ------------------------------------------------------------------------------
@@ -578,17 +579,15 @@ class SqliteSiteStore implements SiteStore {
     const id = normalizeUuid(uuid);
     oneOf(reason, JOB_REASONS, 'reason');
     return this.tx(() => {
-      const live = this.db
-        .prepare(`SELECT * FROM jobs WHERE uuid = ? AND state IN ('queued', 'running')`)
-        .get(id) as JobRow | undefined;
+      const live = this.stmt(`SELECT * FROM jobs WHERE uuid = ? AND state IN ('queued', 'running')`).get(
+        id,
+      ) as JobRow | undefined;
       if (live) return { job: toJob(live), created: false };
       const at = this.iso();
-      const row = this.db
-        .prepare(
-          `INSERT INTO jobs (uuid, reason, state, journal, attempts, fencing_token, created_at, updated_at)
+      const row = this.stmt(
+        `INSERT INTO jobs (uuid, reason, state, journal, attempts, fencing_token, created_at, updated_at)
            VALUES (?, ?, 'queued', '{}', 0, 0, ?, ?) RETURNING *`,
-        )
-        .get(id, reason, at, at) as JobRow;
+      ).get(id, reason, at, at) as JobRow;
       return { job: toJob(row), created: true };
     });
   }
@@ -599,21 +598,17 @@ class SqliteSiteStore implements SiteStore {
     return this.tx(() => {
       const nowMs = this.clock();
       const at = new Date(nowMs).toISOString();
-      const next = this.db
-        .prepare(
-          `SELECT id FROM jobs
+      const next = this.stmt(
+        `SELECT id FROM jobs
            WHERE state = 'queued' OR (state = 'running' AND lease_expires_at <= ?)
            ORDER BY id LIMIT 1`,
-        )
-        .get(at) as { id: number } | undefined;
+      ).get(at) as { id: number } | undefined;
       if (!next) return undefined;
-      const row = this.db
-        .prepare(
-          `UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?,
+      const row = this.stmt(
+        `UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?,
              fencing_token = fencing_token + 1, attempts = attempts + 1, updated_at = ?
            WHERE id = ? RETURNING *`,
-        )
-        .get(owner, new Date(nowMs + leaseMs).toISOString(), at, next.id) as JobRow;
+      ).get(owner, new Date(nowMs + leaseMs).toISOString(), at, next.id) as JobRow;
       const job = toJob(row);
       return { job, fencingToken: job.fencingToken };
     });
@@ -624,28 +619,42 @@ class SqliteSiteStore implements SiteStore {
     this.tx(() => {
       this.checkLease(jobId, fencingToken);
       const nowMs = this.clock();
-      this.db
-        .prepare('UPDATE jobs SET lease_expires_at = ?, updated_at = ? WHERE id = ?')
-        .run(new Date(nowMs + leaseMs).toISOString(), new Date(nowMs).toISOString(), jobId);
+      this.stmt('UPDATE jobs SET lease_expires_at = ?, updated_at = ? WHERE id = ?').run(
+        new Date(nowMs + leaseMs).toISOString(),
+        new Date(nowMs).toISOString(),
+        jobId,
+      );
     });
   }
 
   async recordStep(
     jobId: number,
     fencingToken: number,
-    update: { step?: string; journal?: Record<string, unknown> },
+    update: { step?: string; journal?: Record<string, unknown>; events?: NewSiteEvent[] },
   ): Promise<Job> {
     if (update.step !== undefined) text(update.step, 'step', 1, 200);
     if (update.journal !== undefined && (typeof update.journal !== 'object' || update.journal === null)) {
       throw new StoreInputError('journal must be an object', 'journal');
     }
+    const events = this.validateEvents(update.events);
     return this.tx(() => {
       const row = this.checkLease(jobId, fencingToken);
-      const journal = { ...(JSON.parse(row.journal) as Record<string, unknown>), ...update.journal };
-      const updated = this.db
-        .prepare('UPDATE jobs SET journal = ?, step = ?, updated_at = ? WHERE id = ? RETURNING *')
-        .get(JSON.stringify(journal), update.step ?? row.step, this.iso(), jobId) as JobRow;
-      return toJob(updated);
+      const journal = JSON.parse(row.journal) as Record<string, unknown>;
+      if (update.journal) Object.assign(journal, update.journal);
+      const updated: JobRow = {
+        ...row,
+        journal: update.journal ? JSON.stringify(journal) : row.journal,
+        step: update.step ?? row.step,
+        updated_at: this.iso(),
+      };
+      this.stmt('UPDATE jobs SET journal = ?, step = ?, updated_at = ? WHERE id = ?').run(
+        updated.journal,
+        updated.step,
+        updated.updated_at,
+        jobId,
+      );
+      this.insertEvents(events);
+      return toJob(updated, journal);
     });
   }
 
@@ -655,25 +664,26 @@ class SqliteSiteStore implements SiteStore {
     outcome: {
       state: 'succeeded' | 'failed' | 'cancelled';
       error?: { code: string; message: string; step?: string };
+      events?: NewSiteEvent[];
     },
   ): Promise<Job> {
     oneOf(outcome.state, ['succeeded', 'failed', 'cancelled'] as const, 'state');
     const error = outcome.error === undefined ? undefined : validateError(outcome.error, 'error');
+    const events = this.validateEvents(outcome.events);
     return this.tx(() => {
       this.checkLease(jobId, fencingToken);
-      const row = this.db
-        .prepare(
-          `UPDATE jobs SET state = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+      const row = this.stmt(
+        `UPDATE jobs SET state = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
            WHERE id = ? RETURNING *`,
-        )
-        .get(outcome.state, error ? JSON.stringify(error) : null, this.iso(), jobId) as JobRow;
+      ).get(outcome.state, error ? JSON.stringify(error) : null, this.iso(), jobId) as JobRow;
+      this.insertEvents(events);
       return toJob(row);
     });
   }
 
   async getJob(id: number): Promise<Job | undefined> {
     this.open();
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     return row ? toJob(row) : undefined;
   }
 
@@ -692,10 +702,11 @@ class SqliteSiteStore implements SiteStore {
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     return (
-      this.db
-        .prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ?`)
-        .all(...args, limitArg(filter.limit)) as JobRow[]
-    ).map(toJob);
+      this.stmt(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ?`).all(
+        ...args,
+        limitArg(filter.limit),
+      ) as JobRow[]
+    ).map((r) => toJob(r));
   }
 
   async close(): Promise<void> {
@@ -710,7 +721,7 @@ class SqliteSiteStore implements SiteStore {
    * expired lease nobody reclaimed still passes, as its token is still the newest.
    */
   private checkLease(jobId: number, fencingToken: number, uuid?: string): JobRow {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
     if (!row) throw new StoreNotFoundError('job', jobId);
     if (row.state !== 'running' || row.fencing_token !== fencingToken) throw new StaleLeaseError(jobId);
     if (uuid !== undefined && row.uuid !== uuid) {
@@ -724,6 +735,31 @@ const SETTINGS_AAD = 'settings:1';
 const credentialAad = (id: number) => `credentials:${id}`;
 const certificateAad = (id: number) => `provisioning_certificates:${id}`;
 const secretAad = (id: number, uuid: string, kind: string) => `device_secrets:${id}:${uuid}:${kind}`;
+
+const insertEventsSqlByRows: string[] = [];
+
+function insertEventsSql(rows: number): string {
+  let sql = insertEventsSqlByRows[rows];
+  if (!sql) {
+    sql = `INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
+    insertEventsSqlByRows[rows] = sql;
+  }
+  return sql;
+}
+
+function eventValues(ev: Omit<SiteEvent, 'id'>): unknown[] {
+  return [
+    ev.at,
+    ev.level,
+    ev.type,
+    ev.uuid ?? null,
+    ev.jobId ?? null,
+    ev.step ?? null,
+    ev.message,
+    ev.durationMs ?? null,
+    ev.data === undefined ? null : JSON.stringify(ev.data),
+  ];
+}
 
 function toComputer(r: Row): ImportedComputer {
   const c: ImportedComputer = {
@@ -767,13 +803,13 @@ function toEvent(r: Row): SiteEvent {
   return e;
 }
 
-function toJob(r: JobRow): Job {
+function toJob(r: JobRow, journal?: Record<string, unknown>): Job {
   const j: Job = {
     id: r.id,
     uuid: r.uuid,
     reason: r.reason,
     state: r.state,
-    journal: JSON.parse(r.journal),
+    journal: journal ?? JSON.parse(r.journal),
     attempts: r.attempts,
     fencingToken: r.fencing_token,
     createdAt: r.created_at,

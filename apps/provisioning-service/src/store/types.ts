@@ -253,18 +253,24 @@ export interface SiteStore {
   /** Claims the oldest queued job, or a running one whose lease expired (a crashed worker's). */
   claimJob(owner: string, leaseMs: number): Promise<JobLease | undefined>;
   renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void>; // StaleLeaseError
-  /** Journals a completed step (and its non-secret output), and/or records the current step. */
+  /**
+   * Journals a completed step (and its non-secret output), and/or records the current step.
+   * `events` are appended in the same transaction (a worker stores a step's events with its
+   * journal entry: one write per step).
+   */
   recordStep(
     jobId: number,
     fencingToken: number,
-    update: { step?: string; journal?: Record<string, unknown> },
+    update: { step?: string; journal?: Record<string, unknown>; events?: NewSiteEvent[] },
   ): Promise<Job>; // StaleLeaseError
+  /** Ends the job and clears its lease; `events` are appended in the same transaction. */
   finishJob(
     jobId: number,
     fencingToken: number,
     outcome: {
       state: 'succeeded' | 'failed' | 'cancelled';
       error?: { code: string; message: string; step?: string };
+      events?: NewSiteEvent[];
     },
   ): Promise<Job>; // StaleLeaseError
   getJob(id: number): Promise<Job | undefined>;
