@@ -3,8 +3,9 @@ import { assertKeyMatchesLeaf, privateKeyFromPem } from './chain.js';
 import { SERVER_AUTH_OID } from './constants.js';
 import { ProvisioningCertError } from './errors.js';
 import { certificateFacts } from './facts.js';
-import { issueCertificate } from './issue.js';
+import { issueCertificate, serialNumber } from './issue.js';
 import { checkKeyBits, freshRsaKeys, pkcs8Pem, type RsaKeySource } from './keys.js';
+import { createLeafIssuer, type LeafIssuer } from './leaf.js';
 import { decodePemCertificates, encodePem } from './pem.js';
 import { X509Certificate } from './x509.js';
 
@@ -96,8 +97,24 @@ function issued(certificate: X509Certificate, privateKey?: KeyObject): IssuedCer
   };
 }
 
+/** From DER; the parsed `certificate` (~1 ms of ASN.1) is built on first read only. */
+function issuedFromDer(der: Buffer, privateKey?: KeyObject): IssuedCertificate {
+  let certificate: X509Certificate | undefined;
+  return {
+    get certificate() {
+      certificate ??= new X509Certificate(der);
+      return certificate;
+    },
+    der,
+    certPem: encodePem(der),
+    ...(privateKey ? { keyPem: pkcs8Pem(privateKey) } : {}),
+  };
+}
+
 function authority(certificate: X509Certificate, key: KeyObject, keys: RsaKeySource): CertificateAuthority {
   const der = Buffer.from(certificate.rawData);
+  // Built on first issue, then reused: everything that depends only on the CA.
+  let leafIssuer: LeafIssuer | undefined | null = null;
   return {
     certificate,
     certPem: encodePem(der),
@@ -108,14 +125,30 @@ function authority(certificate: X509Certificate, key: KeyObject, keys: RsaKeySou
       const dnsNames = opts.dnsNames ?? (DNS_NAME.test(commonName) ? [commonName] : []);
       const subjectKey = await subjectKeyOf(opts.publicKey, opts.keyBits, keys);
       const now = Date.now();
+      const notBefore = new Date(now - BACKDATE);
+      const notAfter = new Date(now + days * DAY);
+      const extendedKeyUsages = opts.extendedKeyUsages ?? [SERVER_AUTH_OID];
+      if (leafIssuer === null) leafIssuer = createLeafIssuer({ certificate, key });
+      if (leafIssuer) {
+        const leaf = await leafIssuer({
+          commonName,
+          spki: subjectKey.spki,
+          notBefore,
+          notAfter,
+          extendedKeyUsages,
+          dnsNames,
+          serialHex: serialNumber(),
+        });
+        return issuedFromDer(leaf, subjectKey.privateKey);
+      }
       const cert = await issueCertificate({
         subject: [{ CN: [commonName] }],
         subjectKey: subjectKey.spki,
         issuer: { certificate, key },
         hash: 'SHA-256',
-        notBefore: new Date(now - BACKDATE),
-        notAfter: new Date(now + days * DAY),
-        extendedKeyUsages: opts.extendedKeyUsages ?? [SERVER_AUTH_OID],
+        notBefore,
+        notAfter,
+        extendedKeyUsages,
         dnsNames,
       });
       return issued(cert, subjectKey.privateKey);

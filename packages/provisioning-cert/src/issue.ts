@@ -32,9 +32,11 @@ export interface IssueSpec {
   /** EKU OIDs; null or absent: no EKU extension. */
   extendedKeyUsages?: readonly string[] | null;
   dnsNames?: readonly string[];
+  /** Hex; absent: random (tests pin it to compare encoders). */
+  serialNumber?: string;
 }
 
-function serialNumber(): string {
+export function serialNumber(): string {
   const b = randomBytes(16);
   // Positive and full-length: DER INTEGER must not start with a sign bit.
   b[0] = ((b[0] ?? 0) & 0x7f) | 0x40;
@@ -67,7 +69,7 @@ export async function issueCertificate(spec: IssueSpec): Promise<X509Certificate
   const issuerName: Name | NameSpec = spec.issuer ? spec.issuer.certificate.subjectName : spec.subject;
   return X509CertificateGenerator.create(
     {
-      serialNumber: serialNumber(),
+      serialNumber: spec.serialNumber ?? serialNumber(),
       subject: spec.subject,
       issuer: issuerName,
       notBefore: spec.notBefore,
