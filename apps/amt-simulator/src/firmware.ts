@@ -809,19 +809,18 @@ export class Firmware {
   }
 
   setWifiPortState(requested: number): Result {
-    if (!this.facts.wireless) return fail(WIFI_RV.NOT_SUPPORTED);
-    if (![3, 32768, 32769].includes(requested)) return fail(PT.INVALID_PARAMETER);
-    this.mem.change((d) => {
-      d.wifiPortState = requested;
-    });
-    return ok({});
+    return this.setWifiNumber('wifiPortState', requested, [3, 32768, 32769]);
   }
 
   setWifiLocalSync(value: number): Result {
+    return this.setWifiNumber('wifiLocalSync', value, [0, 1, 3]);
+  }
+
+  private setWifiNumber(key: 'wifiPortState' | 'wifiLocalSync', value: number, allowed: number[]): Result {
     if (!this.facts.wireless) return fail(WIFI_RV.NOT_SUPPORTED);
-    if (![0, 1, 3].includes(value)) return fail(PT.INVALID_PARAMETER);
+    if (!allowed.includes(value)) return fail(PT.INVALID_PARAMETER);
     this.mem.change((d) => {
-      d.wifiLocalSync = value;
+      d[key] = value;
     });
     return ok({});
   }

@@ -23,7 +23,7 @@ import {
 } from '@oobkit/wsman';
 import type { Firmware, Result } from './firmware.js';
 import type { CallContext, ParseOutcome, Reply } from './protocol.js';
-import { LOCAL_TLS_ID, REMOTE_TLS_ID } from './state.js';
+import { LOCAL_TLS_ID, REMOTE_TLS_ID, type Wired8021x } from './state.js';
 import { PT } from './status.js';
 
 const CONTENT_TYPE = 'application/soap+xml;charset=UTF-8';
@@ -687,12 +687,7 @@ const CLASSES: Record<string, ClassHandler> = {
           ElementName: 'Intel(r) AMT 802.1x Profile',
           Enabled: w.enabled,
           ActiveInS0: w.activeInS0,
-          AuthenticationProtocol: w.authenticationProtocol,
-          ServerCertificateName: w.serverCertificateName,
-          ServerCertificateNameComparison: w.serverCertificateNameComparison,
-          Username: w.username,
-          Domain: w.domain,
-          PxeTimeout: w.pxeTimeout,
+          ...wired8021xProperties(w),
         },
       );
     },
@@ -700,21 +695,7 @@ const CLASSES: Record<string, ClassHandler> = {
       fw.putWired8021x({
         ...def('enabled', bool(b.Enabled)),
         ...def('activeInS0', bool(b.ActiveInS0)),
-        ...def(
-          'authenticationProtocol',
-          b.AuthenticationProtocol === undefined ? undefined : int(b.AuthenticationProtocol),
-        ),
-        ...def('serverCertificateName', text(b.ServerCertificateName)),
-        ...def(
-          'serverCertificateNameComparison',
-          b.ServerCertificateNameComparison === undefined
-            ? undefined
-            : int(b.ServerCertificateNameComparison),
-        ),
-        ...def('username', text(b.Username)),
-        ...def('password', text(b.Password)),
-        ...def('domain', text(b.Domain)),
-        ...def('pxeTimeout', b.PxeTimeout === undefined ? undefined : int(b.PxeTimeout)),
+        ...wired8021xInput(b),
         ...def('clientCertificateId', epr(b.ClientCertificate)?.selectors.InstanceID),
         ...def('serverCertificateIssuerId', epr(b.ServerCertificateIssuer)?.selectors.InstanceID),
       }),
@@ -729,12 +710,7 @@ const CLASSES: Record<string, ClassHandler> = {
           ElementName: 'Intel(r) AMT 802.1X Settings',
           Enabled: w.ipsEnabled,
           AvailableInS0: w.activeInS0,
-          AuthenticationProtocol: w.authenticationProtocol,
-          ServerCertificateName: w.serverCertificateName,
-          ServerCertificateNameComparison: w.serverCertificateNameComparison,
-          Username: w.username,
-          Domain: w.domain,
-          PxeTimeout: w.pxeTimeout,
+          ...wired8021xProperties(w),
         },
       );
     },
@@ -742,21 +718,7 @@ const CLASSES: Record<string, ClassHandler> = {
       fw.putWired8021x({
         ...def('ipsEnabled', b.Enabled === undefined ? undefined : int(b.Enabled)),
         ...def('activeInS0', bool(b.AvailableInS0)),
-        ...def(
-          'authenticationProtocol',
-          b.AuthenticationProtocol === undefined ? undefined : int(b.AuthenticationProtocol),
-        ),
-        ...def('serverCertificateName', text(b.ServerCertificateName)),
-        ...def(
-          'serverCertificateNameComparison',
-          b.ServerCertificateNameComparison === undefined
-            ? undefined
-            : int(b.ServerCertificateNameComparison),
-        ),
-        ...def('username', text(b.Username)),
-        ...def('password', text(b.Password)),
-        ...def('domain', text(b.Domain)),
-        ...def('pxeTimeout', b.PxeTimeout === undefined ? undefined : int(b.PxeTimeout)),
+        ...wired8021xInput(b),
       }),
     methods: {
       SetCertificates: (fw, i) =>
@@ -769,6 +731,36 @@ const CLASSES: Record<string, ClassHandler> = {
     },
   },
 };
+
+// AMT_8021XProfile and IPS_IEEE8021xSettings are two views of the one wired 802.1X state.
+function wired8021xProperties(w: Wired8021x): Props {
+  return {
+    AuthenticationProtocol: w.authenticationProtocol,
+    ServerCertificateName: w.serverCertificateName,
+    ServerCertificateNameComparison: w.serverCertificateNameComparison,
+    Username: w.username,
+    Domain: w.domain,
+    PxeTimeout: w.pxeTimeout,
+  };
+}
+
+function wired8021xInput(b: WsmanItem) {
+  return {
+    ...def(
+      'authenticationProtocol',
+      b.AuthenticationProtocol === undefined ? undefined : int(b.AuthenticationProtocol),
+    ),
+    ...def('serverCertificateName', text(b.ServerCertificateName)),
+    ...def(
+      'serverCertificateNameComparison',
+      b.ServerCertificateNameComparison === undefined ? undefined : int(b.ServerCertificateNameComparison),
+    ),
+    ...def('username', text(b.Username)),
+    ...def('password', text(b.Password)),
+    ...def('domain', text(b.Domain)),
+    ...def('pxeTimeout', b.PxeTimeout === undefined ? undefined : int(b.PxeTimeout)),
+  };
+}
 
 function aclInput(i: WsmanItem) {
   return {

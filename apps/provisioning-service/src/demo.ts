@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Fleet, type Personality, startFleet } from '@oobkit/amt-simulator';
 import { scaledClock } from '@oobkit/hello';
 import { generateAmtPassword } from '@oobkit/http-digest';
-import { createTestPki } from '@oobkit/provisioning-cert';
+import { createTestPki, type TestPki } from '@oobkit/provisioning-cert';
 import { resolveConfig } from './config.js';
 import type { JobFinished } from './flow/pool.js';
 import { verifyDeviceLogin } from './flow/verify.js';
@@ -57,6 +57,15 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
 }
 
+/** The root certificate hashes as the store keeps them (hex). */
+export function rootHashesHex(pki: TestPki): { sha1: string; sha256: string; sha384: string } {
+  return {
+    sha1: pki.rootHashes.sha1.toString('hex'),
+    sha256: pki.rootHashes.sha256.toString('hex'),
+    sha384: pki.rootHashes.sha384.toString('hex'),
+  };
+}
+
 /**
  * `oobkit demo`: a test PKI, the service on embedded defaults, a simulated fleet saying hello on
  * a compressed clock; provisions every device, then proves each stored admin password opens it.
@@ -99,11 +108,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       name: 'demo test PKI',
       certPem: pki.chain.certPem,
       keyPem: pki.chain.keyPem ?? '',
-      rootHashes: {
-        sha1: pki.rootHashes.sha1.toString('hex'),
-        sha256: pki.rootHashes.sha256.toString('hex'),
-        sha384: pki.rootHashes.sha384.toString('hex'),
-      },
+      rootHashes: rootHashesHex(pki),
       enabled: true,
     });
     const siteMebx = generateAmtPassword();

@@ -2,32 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedCrash } from '../src/flow/errors.js';
 import type { FlowCheckpoint } from '../src/flow/run.js';
 import { verifyDeviceLogin } from '../src/flow/verify.js';
-import { createSite, expectNoSecretLeak, type Site } from './flow-harness.js';
+import { createSite, expectNoSecretLeak, FLOW_STEPS, type Site } from './flow-harness.js';
 
 // Every step crashes once after its effect on the device and before its journal entry — the
 // window where a resumed job must not lose track of the device — plus the moments a new secret
 // is stored (pending) before it goes to the device.
-const STEPS = [
-  'chain',
-  'connect',
-  'login',
-  'directory',
-  'stage1.clock',
-  'stage1.network',
-  'stage1.tls',
-  'stage1.admin-password',
-  'stage1.mebx-password',
-  'stage1.commit',
-  'stage1.confirm',
-  'stage2.acl',
-  'stage2.features',
-  'stage2.kerberos',
-  'stage2.power',
-  'stage2.wireless',
-  'report',
-];
 const POINTS: Array<Pick<FlowCheckpoint, 'step' | 'phase'>> = [
-  ...STEPS.map((step) => ({ step, phase: 'effect' as const })),
+  ...FLOW_STEPS.map((step) => ({ step, phase: 'effect' as const })),
   { step: 'stage1.admin-password', phase: 'pending-stored' },
   { step: 'stage1.mebx-password', phase: 'pending-stored' },
   { step: 'stage1.commit', phase: 'before' },

@@ -3,6 +3,7 @@
  * with a captured debug log) and simulated devices that trust the test PKI. Hellos are sent on
  * demand (`device.sendHelloNow()`), and tests await the service's `job-finished` events.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import {
@@ -23,6 +24,7 @@ import {
 } from '@oobkit/provisioning-cert';
 import { builtInCertificateAuthority, type CertificateAuthority } from '../src/ca/index.js';
 import { resolveConfig } from '../src/config.js';
+import { rootHashesHex } from '../src/demo.js';
 import type { Directory } from '../src/directory/index.js';
 import type { JobFinished } from '../src/flow/pool.js';
 import type { FlowCheckpoint } from '../src/flow/run.js';
@@ -34,6 +36,32 @@ import type { AmtCredential, ProvisioningSettings, SiteStore } from '../src/stor
 
 export const DOMAIN = 'oobkit.test';
 export const SERVER_FQDN = `provisionserver.${DOMAIN}`;
+
+/** Every journalled step of flow A, in the order a job runs them. */
+export const FLOW_STEPS = [
+  'chain',
+  'connect',
+  'login',
+  'directory',
+  'stage1.clock',
+  'stage1.network',
+  'stage1.tls',
+  'stage1.admin-password',
+  'stage1.mebx-password',
+  'stage1.commit',
+  'stage1.confirm',
+  'stage2.acl',
+  'stage2.features',
+  'stage2.kerberos',
+  'stage2.power',
+  'stage2.wireless',
+  'report',
+];
+
+/** HA1 of HTTP digest (RFC 7616, MD5): what the firmware stores for an account. */
+export function ha1(user: string, realm: string, password: string): string {
+  return createHash('md5').update(`${user}:${realm}:${password}`).digest('hex');
+}
 
 let shared: Promise<{ pki: TestPki; keys: RsaKeySource; keyPool: KeyPool }> | undefined;
 
@@ -48,14 +76,6 @@ export function fixtures(): Promise<{ pki: TestPki; keys: RsaKeySource; keyPool:
     return { pki, keys, keyPool };
   })();
   return shared;
-}
-
-export function rootHashesHex(pki: TestPki): { sha1: string; sha256: string; sha384: string } {
-  return {
-    sha1: pki.rootHashes.sha1.toString('hex'),
-    sha256: pki.rootHashes.sha256.toString('hex'),
-    sha384: pki.rootHashes.sha384.toString('hex'),
-  };
 }
 
 /** Thumbprints of the last certificate of a PEM chain (its root). */

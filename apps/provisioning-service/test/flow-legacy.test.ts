@@ -1,11 +1,6 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyDeviceLogin } from '../src/flow/verify.js';
-import { createSite, DOMAIN, expectNoSecretLeak, type Site } from './flow-harness.js';
-
-function ha1(user: string, realm: string, password: string): string {
-  return createHash('md5').update(`${user}:${realm}:${password}`).digest('hex');
-}
+import { createSite, DOMAIN, expectNoSecretLeak, ha1, type Site } from './flow-harness.js';
 
 describe('flow A end to end: legacy device (AMT 5, SOAP stage 1, TLS 1.0-capable)', () => {
   let site: Site;

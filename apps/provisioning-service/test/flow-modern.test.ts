@@ -1,31 +1,6 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyDeviceLogin } from '../src/flow/verify.js';
-import { createSite, DOMAIN, expectNoSecretLeak, type Site } from './flow-harness.js';
-
-function ha1(user: string, realm: string, password: string): string {
-  return createHash('md5').update(`${user}:${realm}:${password}`).digest('hex');
-}
-
-const STEPS = [
-  'chain',
-  'connect',
-  'login',
-  'directory',
-  'stage1.clock',
-  'stage1.network',
-  'stage1.tls',
-  'stage1.admin-password',
-  'stage1.mebx-password',
-  'stage1.commit',
-  'stage1.confirm',
-  'stage2.acl',
-  'stage2.features',
-  'stage2.kerberos',
-  'stage2.power',
-  'stage2.wireless',
-  'report',
-];
+import { createSite, DOMAIN, expectNoSecretLeak, FLOW_STEPS, ha1, type Site } from './flow-harness.js';
 
 describe('flow A end to end: modern device (AMT 16, WS-Man)', () => {
   let site: Site;
@@ -102,9 +77,9 @@ describe('flow A end to end: modern device (AMT 16, WS-Man)', () => {
     // Every step journaled and in the event log with its duration
     const job = await site.store.getJob(done.job.id);
     expect(job?.state).toBe('succeeded');
-    expect(Object.keys(job!.journal)).toEqual(expect.arrayContaining(STEPS));
+    expect(Object.keys(job!.journal)).toEqual(expect.arrayContaining(FLOW_STEPS));
     const stepEvents = await site.store.listEvents({ jobId: done.job.id, type: 'step.done', limit: 100 });
-    expect(stepEvents.map((e) => e.step)).toEqual(STEPS);
+    expect(stepEvents.map((e) => e.step)).toEqual(FLOW_STEPS);
     for (const e of stepEvents) expect(e.durationMs).toBeGreaterThanOrEqual(0);
     // And a fresh login with the stored password opens it (TLS now with the CA's certificate)
     expect(

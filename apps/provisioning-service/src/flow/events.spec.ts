@@ -19,24 +19,30 @@ describe('Redactor', () => {
   });
 });
 
+/** An in-memory store, a debug logger whose lines are kept, and a redactor knowing one secret. */
+async function sinkSetup() {
+  const store = await openSqliteStore({
+    path: ':memory:',
+    keyProvider: staticKeyProvider(Buffer.alloc(32, 1)),
+  });
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    }),
+  });
+  const r = new Redactor();
+  r.add('Top$ecret99');
+  return { store, lines, logger, r };
+}
+
 describe('event sink', () => {
   it('stores the event and logs the same line, both without the secret', async () => {
-    const store = await openSqliteStore({
-      path: ':memory:',
-      keyProvider: staticKeyProvider(Buffer.alloc(32, 1)),
-    });
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          lines.push(chunk.toString());
-          cb();
-        },
-      }),
-    });
-    const r = new Redactor();
-    r.add('Top$ecret99');
+    const { store, lines, logger, r } = await sinkSetup();
     const sink = createEventSink(store, logger, r);
     await sink.emit({
       type: 'login.refused',
@@ -59,22 +65,7 @@ describe('event sink', () => {
 
 describe('job event sink', () => {
   it('keeps info events for the next journal write, stores a warning at once after them', async () => {
-    const store = await openSqliteStore({
-      path: ':memory:',
-      keyProvider: staticKeyProvider(Buffer.alloc(32, 1)),
-    });
-    const lines: string[] = [];
-    const logger = createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          lines.push(chunk.toString());
-          cb();
-        },
-      }),
-    });
-    const r = new Redactor();
-    r.add('Top$ecret99');
+    const { store, lines, logger, r } = await sinkSetup();
     let clock = Date.parse('2025-05-01T08:00:00.000Z');
     const sink = createJobEventSink(store, logger, r, () => new Date(clock));
     await sink.emit({ type: 'login.ok', message: 'in with Top$ecret99' });
