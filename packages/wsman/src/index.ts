@@ -90,6 +90,8 @@ export {
   faultHttpStatus,
   parseWsmanRequest,
 } from './server.js';
+export type { AmtServerHeader } from './server-header.js';
+export { AMT_SERVER_PRODUCT, parseAmtServerHeader } from './server-header.js';
 export type {
   EmbeddedInstance,
   EndpointReference,

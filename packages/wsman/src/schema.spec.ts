@@ -100,6 +100,8 @@ describe('class schemas', () => {
         'AMT_8021XProfile',
         'IPS_IEEE8021xSettings',
         'CIM_SoftwareIdentity',
+        'CIM_ElementSettingData',
+        'CIM_CredentialContext',
         'IPS_HostBasedSetupService',
       ].sort(),
     );

@@ -618,6 +618,69 @@ describe('CIM_SoftwareIdentity', () => {
   });
 });
 
+describe('CIM_ElementSettingData, CIM_CredentialContext', () => {
+  const scheme = (id: string) =>
+    endpointReference(resourceUriFor('AMT_SystemPowerScheme'), { InstanceID: id, SchemeGUID: 'AQID' });
+  const system = endpointReference(resourceUriFor('CIM_ComputerSystem'), { Name: 'ManagedSystem' });
+
+  it('types the association and finds the current settings of one class', async () => {
+    sim.instances.set('CIM_ElementSettingData', [
+      { IsCurrent: 2, IsDefault: 1, IsNext: 2, ManagedElement: system, SettingData: scheme('S0') },
+      { IsCurrent: 1, IsDefault: 2, IsNext: 3, ManagedElement: system, SettingData: scheme('S1') },
+      {
+        IsCurrent: 1,
+        ManagedElement: system,
+        SettingData: endpointReference(resourceUriFor('AMT_TLSSettingData'), { InstanceID: 'T' }),
+      },
+    ]);
+    const all = await cim.elementSettingData.enumerate(client);
+    expect(all[1]).toEqual({
+      IsCurrent: 1,
+      IsDefault: 2,
+      IsNext: 3,
+      ManagedElement: system,
+      SettingData: scheme('S1'),
+    });
+    expect(await cim.elementSettingData.currentSettings(client, amt.systemPowerScheme.resourceUri)).toEqual([
+      scheme('S1'),
+    ]);
+    expect(await cim.elementSettingData.currentSettings(client, resourceUriFor('CIM_Nothing'))).toEqual([]);
+
+    await cim.elementSettingData.get(client, { ManagedElement: system, SettingData: scheme('S1') });
+    expect(lastRequest()).toMatchObject({
+      kind: 'get',
+      resourceUri: resourceUriFor('CIM_ElementSettingData'),
+      referenceSelectors: { ManagedElement: system, SettingData: scheme('S1') },
+    });
+  });
+
+  it('refuses an IsCurrent that is not a number', async () => {
+    sim.instances.set('CIM_ElementSettingData', [{ IsCurrent: 'yes', SettingData: scheme('S0') }]);
+    await expect(cim.elementSettingData.currentSettings(client, 'x')).rejects.toMatchObject({
+      code: 'WSMAN_PARSE',
+    });
+  });
+
+  it('types the credential contexts linking certificates to 802.1X settings', async () => {
+    const settings = endpointReference(resourceUriFor('IPS_IEEE8021xSettings'), {
+      InstanceID: 'Intel(r) AMT: 8021X Settings home',
+    });
+    sim.instances.set('CIM_CredentialContext', [
+      { ElementInContext: cert(3), ElementProvidingContext: settings },
+      { ElementInContext: cert(4), ElementProvidingContext: settings, Extra: 'kept' },
+    ]);
+    const all = await cim.credentialContext.enumerate(client);
+    expect(all).toEqual([
+      { ElementInContext: cert(3), ElementProvidingContext: settings },
+      { ElementInContext: cert(4), ElementProvidingContext: settings, Extra: 'kept' },
+    ]);
+    expect(cim.credentialContext.schema.keys).toEqual(['ElementInContext', 'ElementProvidingContext']);
+    expect(() => cim.credentialContext.decode({ ElementInContext: 'not a reference' })).toThrow(
+      expect.objectContaining({ code: 'WSMAN_PARSE' }),
+    );
+  });
+});
+
 describe('IPS_HostBasedSetupService', () => {
   it('reads the control modes and runs the setup methods', async () => {
     sim.instances.set('IPS_HostBasedSetupService', [

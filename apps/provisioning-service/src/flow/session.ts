@@ -1,7 +1,7 @@
 import { createHash, constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { type DigestCredentials, digestInterceptor, parseWwwAuthenticate } from '@oobkit/http-digest';
-import { parseFirmwareVersion } from '@oobkit/provisioning-cert';
+import { parseAmtServerHeader } from '@oobkit/wsman';
 import { buildConnector, Client, type Dispatcher } from 'undici';
 import { codeOf, ProvisioningError } from './errors.js';
 
@@ -64,20 +64,10 @@ export interface FirmwareInfo {
   minor?: number;
 }
 
-/**
- * `Server: Intel(R) Active Management Technology 11.8.50.3425` reveals the firmware before login
- * (amt-protocol.md §4).
- */
+/** The firmware as AMT's `Server` header reveals it before login (amt-protocol.md §4). */
 export function firmwareFromServerHeader(server: string | string[] | undefined): FirmwareInfo {
-  const value = Array.isArray(server) ? server[0] : server;
-  const m = value === undefined ? null : /Active Management Technology\s+(\d+(?:\.\d+){0,3})/i.exec(value);
-  if (!m?.[1]) return {};
-  try {
-    const v = parseFirmwareVersion(m[1]);
-    return { version: m[1], major: v.major, minor: v.minor };
-  } catch {
-    return {};
-  }
+  const h = parseAmtServerHeader(server);
+  return h ? { version: h.version, major: h.major, minor: h.minor } : {};
 }
 
 /** A TLS + digest connection to one device's 16993, whose credentials can be switched. */

@@ -2,7 +2,7 @@
 import type { WsmanClient } from '../client.js';
 import { REQUEST_STATE_CHANGE_RETURN_VALUES } from '../pt-status.js';
 import type { TypedProperties } from '../schema.js';
-import type { Selectors } from '../values.js';
+import type { EndpointReference, Selectors } from '../values.js';
 import { defineClass, instanceOps, invokeMethod } from './common.js';
 
 /** CIM_WiFiEndpointSettings.AuthenticationMethod (§10). */
@@ -122,5 +122,64 @@ const softwareIdentity = {
   },
 };
 
+/** CIM_ElementSettingData.IsCurrent (DMTF CIM schema ValueMap). */
+export const SETTING_IS_CURRENT = { UNKNOWN: 0, IS_CURRENT: 1, IS_NOT_CURRENT: 2 } as const;
+/** CIM_ElementSettingData.IsDefault. */
+export const SETTING_IS_DEFAULT = { UNKNOWN: 0, IS_DEFAULT: 1, IS_NOT_DEFAULT: 2 } as const;
+/** CIM_ElementSettingData.IsNext. */
+export const SETTING_IS_NEXT = { UNKNOWN: 0, IS_NEXT: 1, IS_NOT_NEXT: 2, IS_NEXT_FOR_SINGLE_USE: 3 } as const;
+
+export const ELEMENT_SETTING_DATA = defineClass(
+  'CIM_ElementSettingData',
+  {
+    IsCurrent: 'number',
+    IsDefault: 'number',
+    IsNext: 'number',
+    ManagedElement: 'epr',
+    SettingData: 'epr',
+  },
+  { keys: ['ManagedElement', 'SettingData'] },
+);
+/** Association of an element with one of its settings; marks the current one (§10: power scheme). */
+export interface ElementSettingData extends TypedProperties<typeof ELEMENT_SETTING_DATA.properties> {}
+
+const elementSettingData = {
+  ...instanceOps<ElementSettingData>(ELEMENT_SETTING_DATA),
+  /**
+   * The settings of one class (its resource URI, e.g. `amt.systemPowerScheme.resourceUri`)
+   * marked `IsCurrent = 1`, as the references AMT gives.
+   */
+  async currentSettings(client: WsmanClient, settingResourceUri: string): Promise<EndpointReference[]> {
+    const out: EndpointReference[] = [];
+    for (const esd of await elementSettingData.enumerate(client)) {
+      if (
+        esd.IsCurrent === SETTING_IS_CURRENT.IS_CURRENT &&
+        esd.SettingData?.resourceUri === settingResourceUri
+      )
+        out.push(esd.SettingData);
+    }
+    return out;
+  },
+};
+
+export const CREDENTIAL_CONTEXT = defineClass(
+  'CIM_CredentialContext',
+  { ElementInContext: 'epr', ElementProvidingContext: 'epr' },
+  { keys: ['ElementInContext', 'ElementProvidingContext'] },
+);
+/**
+ * Links a credential (ElementInContext, e.g. an AMT_PublicKeyCertificate) to what it serves
+ * (ElementProvidingContext, e.g. a CIM/IPS_IEEE8021xSettings) (§10).
+ */
+export interface CredentialContext extends TypedProperties<typeof CREDENTIAL_CONTEXT.properties> {}
+
+const credentialContext = instanceOps<CredentialContext>(CREDENTIAL_CONTEXT);
+
 /** The CIM_ class bindings. */
-export const cim = { wifiEndpointSettings, wifiPort, softwareIdentity };
+export const cim = {
+  wifiEndpointSettings,
+  wifiPort,
+  softwareIdentity,
+  elementSettingData,
+  credentialContext,
+};
