@@ -2,6 +2,7 @@ import { constants } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContext } from 'node:tls';
+import { encodePem } from '@oobkit/provisioning-cert';
 import type { KeyMaterial, TlsIdentity } from './keypool.js';
 import type { Personality } from './personality.js';
 
@@ -94,18 +95,8 @@ export function credentialContext(
   key: KeyMaterial,
 ): SecureContext {
   return createSecureContext({
-    cert: certificatePem(certDerB64),
+    cert: encodePem(Buffer.from(certDerB64, 'base64')),
     key: key.privateKeyPem,
     ...tlsOptions(personality),
   });
-}
-
-/**
- * PEM from base64 DER, 64 characters a line. Splitting by lines (not appending a newline after
- * every 64th character) matters: a length that is an exact multiple of 64 must not leave an
- * empty line before the footer, which OpenSSL refuses.
- */
-export function certificatePem(certDerB64: string): string {
-  const lines = certDerB64.replace(/\s+/g, '').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }

@@ -27,6 +27,15 @@ describe('PEM', () => {
     expect(lines.at(-1)).toBe('-----END CERTIFICATE-----');
   });
 
+  it('leaves no empty line when the base64 is an exact multiple of 64 characters', () => {
+    // 48 and 96 bytes encode to 64 and 128 characters: the case that once broke OpenSSL loading.
+    for (const size of [48, 96, 47, 49]) {
+      const body = encodePem(new Uint8Array(size).fill(9)).trimEnd().split('\n').slice(1, -1);
+      expect(body.every((l) => l.length > 0 && l.length <= 64)).toBe(true);
+      expect(Buffer.from(body.join(''), 'base64')).toEqual(Buffer.alloc(size, 9));
+    }
+  });
+
   it('keeps order and ignores text between blocks (openssl "Bag Attributes")', () => {
     const a = encodePem(Buffer.from([1, 2, 3]));
     const b = encodePem(Buffer.from([4, 5, 6]), 'PRIVATE KEY');
