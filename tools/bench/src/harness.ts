@@ -37,6 +37,27 @@ export interface ComparisonResult {
   met?: boolean;
 }
 
+/**
+ * An async case for work that is too slow to time call by call: `once` is calibrated for about
+ * 30 ms up front, then each round runs it enough times to last about `ms`.
+ */
+export async function batchOf(name: string, once: () => Promise<unknown>, ms = 150): Promise<BenchCase> {
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < 30) {
+    await once();
+    n++;
+  }
+  const count = Math.max(1, Math.round((n * ms) / 30));
+  return {
+    name,
+    batch: async () => {
+      for (let i = 0; i < count; i++) await once();
+      return count;
+    },
+  };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

@@ -6,30 +6,12 @@ import {
   sign,
 } from 'node:crypto';
 import { createCertificateAuthority, loadCertificateAuthority } from '@oobkit/provisioning-cert';
-import type { BenchCase, Comparison } from '../harness.js';
+import { batchOf, type Comparison } from '../harness.js';
 
 // The provisioning service's per-device certificate: CertificateAuthority.issue() with the key the
 // device generated (PEM SPKI), against its floor — one RSA-2048 SHA-256 signature over a
 // certificate-sized buffer with the same CA key (node:crypto, key pre-parsed), which no issuer can
 // skip. The ratio is what building and encoding the certificate costs on top of the signature.
-
-/** Runs `once` enough times in a batch to last about `ms`, measured once up front. */
-async function batchOf(name: string, once: () => Promise<unknown>, ms = 150): Promise<BenchCase> {
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < 30) {
-    await once();
-    n++;
-  }
-  const count = Math.max(1, Math.round((n * ms) / 30));
-  return {
-    name,
-    batch: async () => {
-      for (let i = 0; i < count; i++) await once();
-      return count;
-    },
-  };
-}
 
 export async function comparisons(): Promise<Comparison[]> {
   const created = await createCertificateAuthority({ commonName: 'oobkit bench CA' });

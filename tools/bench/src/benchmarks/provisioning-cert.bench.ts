@@ -5,29 +5,11 @@ import {
   type ValidateProvisioningChainOptions,
   validateProvisioningChain,
 } from '@oobkit/provisioning-cert';
-import type { BenchCase, Comparison } from '../harness.js';
+import { type BenchCase, batchOf, type Comparison } from '../harness.js';
 
 // The firmware-side check of a 3-certificate provisioning chain (leaf, intermediate, root) against
 // its floor: the three RSA-2048 signature verifications alone (node:crypto, keys pre-parsed), which
 // no implementation can skip. The ratio shows what the rules cost on top of the cryptography.
-
-/** Runs `once` enough times in a batch to last about `ms`, measured once up front. */
-async function batchOf(name: string, once: () => Promise<unknown>, ms = 150): Promise<BenchCase> {
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < 30) {
-    await once();
-    n++;
-  }
-  const count = Math.max(1, Math.round((n * ms) / 30));
-  return {
-    name,
-    batch: async () => {
-      for (let i = 0; i < count; i++) await once();
-      return count;
-    },
-  };
-}
 
 export async function comparisons(): Promise<Comparison[]> {
   const pki = await createTestPki({ serverFqdn: 'ps.corp.example.com', keys: createRsaKeyCache() });
