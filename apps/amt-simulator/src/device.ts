@@ -11,7 +11,7 @@ import {
   sendHello,
   systemClock,
 } from '@oobkit/hello';
-import { checkAmtPassword, createDigestVerifier, type DigestVerifier } from '@oobkit/http-digest';
+import { amtRealm, checkAmtPassword, createDigestVerifier, type DigestVerifier } from '@oobkit/http-digest';
 import { chainFromPeerCertificate, validateProvisioningChain } from '@oobkit/provisioning-cert';
 import { deviceAddress, MAX_DEVICES } from './address.js';
 import { invalidOption, SimulatorError } from './errors.js';
@@ -240,7 +240,7 @@ class Device extends EventEmitter implements SimulatedDevice {
     this.firmwareVersion = this.profile.firmwareVersion;
     this.serverHeader = `Intel(R) Active Management Technology ${this.profile.serverVersion}`;
     this.ports = { http: opts.ports?.http ?? 16992, tls: opts.ports?.tls ?? 16993 };
-    this.realm = `Digest:${derive(uuid, 'realm', 16).toString('hex').toUpperCase()}`;
+    this.realm = amtRealm(derive(uuid, 'realm', 16));
     this.dnsSuffix = opts.dnsSuffix;
     this.clock = opts.clock ?? opts.hello?.clock ?? systemClock;
     this.helloTarget = opts.hello;
