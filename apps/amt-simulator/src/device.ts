@@ -11,7 +11,13 @@ import {
   sendHello,
   systemClock,
 } from '@oobkit/hello';
-import { amtRealm, checkAmtPassword, createDigestVerifier, type DigestVerifier } from '@oobkit/http-digest';
+import {
+  amtDigestPassword,
+  amtRealm,
+  checkAmtPassword,
+  createDigestVerifier,
+  type DigestVerifier,
+} from '@oobkit/http-digest';
 import { chainFromPeerCertificate, validateProvisioningChain } from '@oobkit/provisioning-cert';
 import { deviceAddress, MAX_DEVICES } from './address.js';
 import { invalidOption, SimulatorError } from './errors.js';
@@ -447,7 +453,7 @@ class Device extends EventEmitter implements SimulatedDevice {
       if (opts.password === '') throw invalidOption('password', 'must not be empty');
       const d = this.fw.mem.current;
       for (const layer of new Set([c, d])) {
-        layer.mebxHa1 = createHash('md5').update(`admin:${this.realm}:${opts.password}`).digest('hex');
+        layer.mebxHa1 = amtDigestPassword('admin', this.realm, opts.password).hex;
         layer.mebxChanged = true;
       }
     }
@@ -467,15 +473,12 @@ class Device extends EventEmitter implements SimulatedDevice {
   }
 
   verifyMebxPassword(password: string): boolean {
-    return (
-      this.fw.mem.committed.mebxHa1 ===
-      createHash('md5').update(`admin:${this.realm}:${password}`).digest('hex')
-    );
+    return this.fw.mem.committed.mebxHa1 === amtDigestPassword('admin', this.realm, password).hex;
   }
 
   verifyAdminPassword(password: string): boolean {
     const user = this.fw.mem.committed.adminAcl?.username ?? 'admin';
-    const ha1 = createHash('md5').update(`${user}:${this.realm}:${password}`).digest('hex');
+    const ha1 = amtDigestPassword(user, this.realm, password).hex;
     return this.fw.ha1For(user) === ha1;
   }
 

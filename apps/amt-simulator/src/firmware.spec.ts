@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { amtDigestPassword } from '@oobkit/http-digest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Firmware } from './firmware.js';
 import { keyMaterialFrom, poolFromKeys } from './keypool.js';
 import { profileFor } from './personality.js';
-import { ha1Hex, REMOTE_TLS_ID } from './state.js';
+import { REMOTE_TLS_ID } from './state.js';
 import { PT } from './status.js';
 
 const REALM = 'Digest:0123456789ABCDEF0123456789ABCDEF';
@@ -36,7 +37,8 @@ function firmware(opts: { wireless?: boolean; personality?: 'legacy' | 'modern' 
   );
 }
 
-const digest = (user: string, pw: string) => Buffer.from(ha1Hex(user, REALM, pw), 'hex').toString('base64');
+const digest = (user: string, pw: string) => amtDigestPassword(user, REALM, pw).base64;
+const ha1Hex = (user: string, realm: string, pw: string) => amtDigestPassword(user, realm, pw).hex;
 
 describe('firmware rules', () => {
   it('logs the admin in with the MEBx password until an admin password is committed', () => {

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { amtDigestPassword } from '@oobkit/http-digest';
 import { importPrivateKey, type KeyMaterial, type KeyPool, sharedKeyPool } from './keypool.js';
 import { builtInHashes, type HashAlgorithm, type Profile, type TrustedHash } from './personality.js';
 import {
@@ -10,7 +11,6 @@ import {
   type FirmwareData,
   FirmwareMemory,
   factoryData,
-  ha1Hex,
   type Ieee8021xSettings,
   type KerberosSettings,
   LOCAL_TLS_ID,
@@ -580,7 +580,7 @@ export class Firmware {
     if (this.d.mebxChanged) return fail(PT.NOT_PERMITTED);
     if (this.d.provisioningState === 2 && this.d.provisioningMode === 4) return fail(PT.NOT_PERMITTED);
     if (!strong(password)) return fail(PT.INVALID_PASSWORD);
-    const ha1 = ha1Hex('admin', this.facts.realm, password);
+    const ha1 = amtDigestPassword('admin', this.facts.realm, password).hex;
     this.mem.change((d) => {
       d.mebxHa1 = ha1;
       d.mebxChanged = true;
@@ -589,7 +589,7 @@ export class Firmware {
   }
 
   verifyMebxPassword(password: string): boolean {
-    return this.d.mebxHa1 === ha1Hex('admin', this.facts.realm, password);
+    return this.d.mebxHa1 === amtDigestPassword('admin', this.facts.realm, password).hex;
   }
 
   commitChanges(): Result {

@@ -1,6 +1,7 @@
+import { amtDigestPassword } from '@oobkit/http-digest';
 import { invalidOption } from './errors.js';
 import type { Firmware } from './firmware.js';
-import { ha1Hex, type Ieee8021xSettings, type KerberosSettings } from './state.js';
+import type { Ieee8021xSettings, KerberosSettings } from './state.js';
 import { PT } from './status.js';
 
 /** A certificate already in the firmware; `name` lets Wi-Fi and 802.1X seeds refer to it. */
@@ -91,7 +92,7 @@ export function applySeed(fw: Firmware, seed: DeviceSeed): void {
         ? fw.addUserAclEntryEx({
             ...common,
             username: u.username,
-            digestPasswordB64: Buffer.from(ha1Hex(u.username, realm, u.password), 'hex').toString('base64'),
+            digestPasswordB64: amtDigestPassword(u.username, realm, u.password).base64,
           })
         : fw.addUserAclEntryEx({ ...common, kerberosSid: u.kerberosSid });
     must('userAcls', r.status);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { amtDigestPassword } from '@oobkit/http-digest';
 
 /** AMT_SetupAndConfigurationService.ProvisioningState: 0 pre, 1 in, 2 post. */
 export type ProvisioningState = 'pre' | 'in' | 'post';
@@ -176,10 +177,6 @@ export const POWER_SCHEMES: Record<'desktop' | 'mobile', readonly PowerScheme[]>
 export const REMOTE_TLS_ID = 'Intel(r) AMT 802.3 TLS Settings';
 export const LOCAL_TLS_ID = 'Intel(r) AMT LMS TLS Settings';
 
-export function ha1Hex(username: string, realm: string, password: string): string {
-  return createHash('md5').update(`${username}:${realm}:${password}`, 'utf8').digest('hex');
-}
-
 function tlsOff(): TlsSettings {
   return { enabled: false, mutualAuthentication: false, acceptNonSecureConnections: false, trustedCn: [] };
 }
@@ -228,11 +225,11 @@ export function factoryData(f: FactoryFacts): FirmwareData {
   return {
     provisioningState: 0,
     provisioningMode: 0,
-    mebxHa1: ha1Hex('admin', f.realm, f.mebxPassword),
+    mebxHa1: amtDigestPassword('admin', f.realm, f.mebxPassword).hex,
     mebxChanged: f.mebxChanged,
     ...(f.adminPassword === undefined
       ? {}
-      : { adminAcl: { username: 'admin', ha1: ha1Hex('admin', f.realm, f.adminPassword) } }),
+      : { adminAcl: { username: 'admin', ha1: amtDigestPassword('admin', f.realm, f.adminPassword).hex } }),
     userAcls: [],
     nextHandle: 1,
     customHashes: f.customHashes,
