@@ -1,129 +1,64 @@
 /**
- * Envelope parsing on fast-xml-parser, shaped for speed on AMT's answers.
+ * Envelope parsing: one pass over the document that checks well-formedness and builds the values
+ * as it goes, shaped for AMT's answers and requests.
  *
- * fast-xml-parser collects element text one character at a time, and its default object
- * builder walks every node again. So: every element that holds a value (header fields, the
- * properties of the body instance, of each pulled item, of a fault) is a *stop node*: the parser
- * hands its raw content over as one substring, and we decode it ourselves (entities, CDATA, or a
- * nested fragment such as an endpoint reference). The rest of the envelope is a skeleton kept in
- * document order (`preserveOrder`), which is cheaper to build than the default object form and is
- * walked once. Namespace prefixes are dropped: only local names count.
+ * WS-Management documents are small, shallow and use a handful of XML features: elements,
+ * attributes, text with the five entities and character references, CDATA, comments. So this is a
+ * purpose-built reader rather than a general one: no DTD (refused outright), no entity other than
+ * the predefined five, namespace prefixes dropped (only local names count), attributes kept only
+ * where a value needs them (`Selector Name`). It refuses what is not well-formed (mismatched or
+ * missing end tags, broken attributes, stray text around the root) with `WSMAN_PARSE`, and never
+ * puts document content in an error message (it may hold a secret).
+ *
+ * Values: an element with child elements becomes an instance keyed by local name (repeated
+ * names become arrays; text between child elements is ignored), an element without them becomes
+ * its text (`''` when empty), and an instance with `ReferenceParameters/ResourceURI` becomes an
+ * endpoint reference.
  */
-import { XMLParser } from 'fast-xml-parser';
 import { WsmanBodyTooLargeError, WsmanParseError } from './errors.js';
 import type { EndpointReference, WsmanItem, WsmanValue } from './values.js';
-import { decodeEntities } from './xml.js';
-
-type FxpNode = Record<string, unknown>;
-
-const COMMON = {
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: false,
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  jPath: false,
-  preserveOrder: true,
-  cdataPropName: '#cdata',
-  textNodeName: '#text',
-  commentPropName: false,
-  // fast-xml-parser renames `toString`, `hasOwnProperty`… to `__toString`…; keep the names as
-  // sent (our nodes and items only ever hold own keys). `__proto__`, `constructor` and
-  // `prototype` it refuses outright, which becomes WSMAN_PARSE.
-  onDangerousProperty: (name: string) => name,
-} as const;
-
-/** Requests and every response but Pull: values sit in header fields and body-instance children. */
-const ENVELOPE = new XMLParser({
-  ...COMMON,
-  ignoreAttributes: true,
-  stopNodes: ['Envelope.Header.*', 'Envelope.Body.*.*'],
-});
-
-/** Pull responses: the values sit one level below each item of `Items`. */
-const PULL_ENVELOPE = new XMLParser({
-  ...COMMON,
-  ignoreAttributes: true,
-  stopNodes: [
-    'Envelope.Header.*',
-    'Envelope.Body.PullResponse.Items.*.*',
-    'Envelope.Body.PullResponse.EnumerationContext',
-    'Envelope.Body.PullResponse.EndOfSequence',
-    'Envelope.Body.Fault.*',
-  ],
-});
-
-/** Nested content (endpoint references, selector sets, embedded instances): attributes matter. */
-const FRAGMENT = new XMLParser({ ...COMMON, ignoreAttributes: false, attributeNamePrefix: '' });
+import { decodeEntities, isXmlText } from './xml.js';
 
 /** Default cap on a parsed document. */
 export const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 
-function nodeName(node: FxpNode): string | undefined {
-  for (const k in node) if (k !== ':@') return k;
-  return undefined;
+/** AMT nests a handful of levels; anything this deep is hostile (and would exhaust the stack). */
+const MAX_DEPTH = 64;
+
+// XML 1.0 §2.8: version, then optional encoding and standalone, in this order.
+const XML_DECLARATION =
+  /^<\?xml\s+version\s*=\s*(["'])1\.[0-9]+\1(\s+encoding\s*=\s*(["'])[A-Za-z][A-Za-z0-9._-]*\3)?(\s+standalone\s*=\s*(["'])(yes|no)\5)?\s*\?>$/;
+
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+const BANG = 0x21;
+const QUESTION = 0x3f;
+const EQUALS = 0x3d;
+const QUOT = 0x22;
+const APOS = 0x27;
+const COLON = 0x3a;
+
+function fail(message: string): never {
+  throw new WsmanParseError(message);
 }
 
-function childrenOf(node: FxpNode, name: string): FxpNode[] {
-  const c = node[name];
-  return Array.isArray(c) ? (c as FxpNode[]) : [];
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 }
 
-// fast-xml-parser reports where it failed together with a slice of the document, which may hold
-// a secret: keep its reason, drop the slice.
-function sanitizedCause(err: unknown): Error {
-  const msg = err instanceof Error ? err.message : String(err);
-  const cut = msg.search(/context|"|:\s*</i);
-  return new Error(cut === -1 ? msg.slice(0, 200) : msg.slice(0, cut).trim());
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === COLON || c >= 0xc0;
 }
 
-function runParser(parser: XMLParser, xml: string): FxpNode[] {
-  let out: unknown;
-  try {
-    out = parser.parse(xml);
-  } catch (err) {
-    throw new WsmanParseError('malformed XML', { cause: sanitizedCause(err) });
-  }
-  return Array.isArray(out) ? (out as FxpNode[]) : [];
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0xb7;
 }
 
-function cdataText(v: unknown): string {
-  if (!Array.isArray(v)) return '';
-  let s = '';
-  for (const part of v) {
-    const t = (part as FxpNode)['#text'];
-    if (typeof t === 'string') s += t;
-  }
-  return s;
-}
-
-/** Decodes the raw content of a stop node: text with references, CDATA, comments, or elements. */
-function decodeRaw(raw: string): WsmanValue {
-  let out = '';
-  let pos = 0;
-  for (;;) {
-    const lt = raw.indexOf('<', pos);
-    if (lt === -1) return out + decodeEntities(raw.slice(pos));
-    out += decodeEntities(raw.slice(pos, lt));
-    let end: number;
-    if (raw.startsWith('<![CDATA[', lt)) {
-      end = raw.indexOf(']]>', lt + 9);
-      if (end === -1) throw new WsmanParseError('unterminated CDATA section');
-      out += raw.slice(lt + 9, end);
-      pos = end + 3;
-    } else if (raw.startsWith('<!--', lt)) {
-      end = raw.indexOf('-->', lt + 4);
-      if (end === -1) throw new WsmanParseError('unterminated comment');
-      pos = end + 3;
-    } else if (raw.startsWith('<?', lt)) {
-      end = raw.indexOf('?>', lt + 2);
-      if (end === -1) throw new WsmanParseError('unterminated processing instruction');
-      pos = end + 2;
-    } else {
-      return elementValue(runParser(FRAGMENT, raw));
-    }
+// Element names that would reach Object.prototype if they became keys.
+function checkLocalName(local: string): void {
+  if (local === '__proto__' || local === 'constructor' || local === 'prototype') {
+    fail('element name is not allowed');
   }
 }
 
@@ -135,32 +70,6 @@ function addProperty(item: WsmanItem, name: string, value: WsmanValue): void {
   const prev = item[name] as WsmanValue;
   if (Array.isArray(prev)) prev.push(value);
   else item[name] = [prev, value];
-}
-
-/** `SelectorSet` children → `{ Name: value }` (value: text or endpoint reference). */
-function selectorSetValue(children: FxpNode[]): WsmanItem {
-  let nodes = children;
-  if (nodes.length === 1) {
-    const t = (nodes[0] as FxpNode)['#text'];
-    if (typeof t === 'string') nodes = t.includes('<') ? runParser(FRAGMENT, t) : [];
-  }
-  const out: WsmanItem = {};
-  for (const node of nodes) {
-    if (nodeName(node) !== 'Selector') continue;
-    const attrs = node[':@'] as Record<string, unknown> | undefined;
-    const name = attrs?.Name;
-    if (typeof name !== 'string') continue;
-    let v = elementValue(childrenOf(node, 'Selector'));
-    if (typeof v === 'object' && !Array.isArray(v) && !isEpr(v)) {
-      const inner = (v as WsmanItem).EndpointReference;
-      if (isEpr(inner)) v = inner;
-    }
-    const key = decodeEntities(name);
-    // A prototype-named selector cannot be a real key; it must not become one either.
-    if (key === '__proto__') continue;
-    out[key] = v;
-  }
-  return out;
 }
 
 function isEpr(v: WsmanValue | undefined): v is EndpointReference {
@@ -203,35 +112,223 @@ function finishItem(item: WsmanItem): WsmanValue {
   return epr;
 }
 
-/** The value of an element from its children: text, or an instance keyed by local names. */
-function elementValue(children: FxpNode[]): WsmanValue {
-  let text = '';
-  let item: WsmanItem | undefined;
-  for (let i = 0; i < children.length; i++) {
-    const node = children[i] as FxpNode;
-    const name = nodeName(node);
-    if (name === '#text') {
-      const t = node[name];
-      if (typeof t !== 'string') continue;
-      if (t.indexOf('<') === -1) text += decodeEntities(t);
-      else {
-        const v = decodeRaw(t);
-        if (typeof v !== 'string') return v;
-        text += v;
-      }
-    } else if (name === '#cdata') {
-      text += cdataText(node[name]);
-    } else if (name !== undefined) {
-      item ??= {};
-      const kids = childrenOf(node, name);
-      addProperty(item, name, name === 'SelectorSet' ? selectorSetValue(kids) : elementValue(kids));
-    }
-  }
-  return item === undefined ? text : finishItem(item);
-}
-
 function asItem(v: WsmanValue): WsmanItem {
   return typeof v === 'object' && !Array.isArray(v) ? (v as WsmanItem) : {};
+}
+
+/** A start tag just read: its names, and the `Name` attribute when it is a `Selector`. */
+interface StartTag {
+  qname: string;
+  local: string;
+  selectorName: string | undefined;
+  empty: boolean;
+}
+
+/** A position in a document whose line ends are already normalised. */
+class Reader {
+  pos = 0;
+  private depth = 0;
+
+  constructor(readonly xml: string) {}
+
+  /** Reads a name at `pos` and moves past it. */
+  private name(): string {
+    const s = this.xml;
+    const start = this.pos;
+    if (start >= s.length || !isNameStart(s.charCodeAt(start))) fail('malformed XML: expected a name');
+    let i = start + 1;
+    while (i < s.length && isNameChar(s.charCodeAt(i))) i++;
+    this.pos = i;
+    return s.slice(start, i);
+  }
+
+  private skipSpace(): boolean {
+    const s = this.xml;
+    const start = this.pos;
+    while (this.pos < s.length && isSpace(s.charCodeAt(this.pos))) this.pos++;
+    return this.pos > start;
+  }
+
+  /** `pos` is on the `<` of a start tag: reads it whole, attributes included. */
+  startTag(): StartTag {
+    this.pos++;
+    const qname = this.name();
+    const colon = qname.indexOf(':');
+    const local = colon === -1 ? qname : qname.slice(colon + 1);
+    checkLocalName(local);
+    const s = this.xml;
+    let selectorName: string | undefined;
+    let seen: string[] | undefined;
+    for (;;) {
+      const spaced = this.skipSpace();
+      const c = s.charCodeAt(this.pos);
+      if (c === GT) {
+        this.pos++;
+        return { qname, local, selectorName, empty: false };
+      }
+      if (c === SLASH) {
+        if (s.charCodeAt(this.pos + 1) !== GT) fail('malformed XML: broken empty-element tag');
+        this.pos += 2;
+        return { qname, local, selectorName, empty: true };
+      }
+      if (Number.isNaN(c)) fail('malformed XML: unterminated start tag');
+      if (!spaced) fail('malformed XML: attributes must be separated by white space');
+      const attr = this.name();
+      if (seen === undefined) seen = [attr];
+      else if (seen.includes(attr)) fail('malformed XML: repeated attribute');
+      else seen.push(attr);
+      this.skipSpace();
+      if (s.charCodeAt(this.pos) !== EQUALS) fail('malformed XML: attribute without a value');
+      this.pos++;
+      this.skipSpace();
+      const quote = s.charCodeAt(this.pos);
+      if (quote !== QUOT && quote !== APOS) fail('malformed XML: attribute value without quotes');
+      const end = s.indexOf(quote === QUOT ? '"' : "'", this.pos + 1);
+      if (end === -1) fail('malformed XML: unterminated attribute value');
+      const raw = s.slice(this.pos + 1, end);
+      if (raw.includes('<')) fail('malformed XML: `<` in an attribute value');
+      this.pos = end + 1;
+      if (local === 'Selector' && attr === 'Name') selectorName = decodeEntities(raw);
+      else if (raw.includes('&')) decodeEntities(raw);
+    }
+  }
+
+  /** `pos` is on the `</` of the end tag of `qname`: reads it. */
+  private endTag(qname: string): void {
+    const s = this.xml;
+    const end = this.pos + 2 + qname.length;
+    if (!s.startsWith(qname, this.pos + 2) || isNameChar(s.charCodeAt(end))) {
+      fail('malformed XML: end tag does not match its start tag');
+    }
+    this.pos = end;
+    this.skipSpace();
+    if (s.charCodeAt(this.pos) !== GT) fail('malformed XML: broken end tag');
+    this.pos++;
+  }
+
+  /**
+   * `pos` is on `<!` or `<?`: skips a comment or processing instruction, or reads a CDATA
+   * section and returns its text ('' for the others).
+   */
+  private markup(): string {
+    const s = this.xml;
+    if (s.charCodeAt(this.pos + 1) === QUESTION) {
+      const at = this.pos;
+      this.pos += 2;
+      const target = this.name();
+      // `<?xml …?>` is the declaration, allowed only as the very first thing in the document.
+      if (target.length === 3 && target.toLowerCase() === 'xml') {
+        if (at !== 0 || !XML_DECLARATION.test(s.slice(0, s.indexOf('?>') + 2))) {
+          fail('malformed XML: broken or misplaced XML declaration');
+        }
+      }
+      const end = s.indexOf('?>', this.pos);
+      if (end === -1) fail('malformed XML: unterminated processing instruction');
+      if (end !== this.pos && !isSpace(s.charCodeAt(this.pos)))
+        fail('malformed XML: broken processing instruction');
+      this.pos = end + 2;
+      return '';
+    }
+    if (s.startsWith('<!--', this.pos)) {
+      const end = s.indexOf('-->', this.pos + 4);
+      if (end === -1) fail('malformed XML: unterminated comment');
+      // `--` may not appear inside a comment, nor may one end with `--->`.
+      const dashes = s.indexOf('--', this.pos + 4);
+      if (dashes < end || (end > this.pos + 4 && s.charCodeAt(end - 1) === 0x2d)) {
+        fail('malformed XML: `--` inside a comment');
+      }
+      this.pos = end + 3;
+      return '';
+    }
+    if (s.startsWith('<![CDATA[', this.pos)) {
+      const end = s.indexOf(']]>', this.pos + 9);
+      if (end === -1) fail('malformed XML: unterminated CDATA section');
+      const text = s.slice(this.pos + 9, end);
+      this.pos = end + 3;
+      return text;
+    }
+    return fail('malformed XML: unexpected markup declaration');
+  }
+
+  /**
+   * Reads the content of the element whose start tag was just read, through its end tag. Text
+   * (entities decoded, CDATA included) is returned; each child element's start tag goes to
+   * `onChild`, which must read that child to its end (`value` or `eachChild`).
+   */
+  private walk(tag: StartTag, onChild: (child: StartTag) => void): string {
+    if (tag.empty) return '';
+    if (++this.depth > MAX_DEPTH) fail('malformed XML: elements nested too deeply');
+    const s = this.xml;
+    let text = '';
+    for (;;) {
+      const lt = s.indexOf('<', this.pos);
+      if (lt === -1) fail('malformed XML: missing end tag');
+      if (lt > this.pos) {
+        const raw = s.slice(this.pos, lt);
+        if (raw.includes(']]>')) fail('malformed XML: `]]>` in text');
+        text += raw.includes('&') ? decodeEntities(raw) : raw;
+        this.pos = lt;
+      }
+      const c = s.charCodeAt(lt + 1);
+      if (c === SLASH) {
+        this.endTag(tag.qname);
+        this.depth--;
+        return text;
+      }
+      if (c === BANG || c === QUESTION) text += this.markup();
+      else onChild(this.startTag());
+    }
+  }
+
+  /** Reads the children of the element whose start tag was just read (its text is ignored). */
+  eachChild(tag: StartTag, onChild: (child: StartTag) => void): void {
+    this.walk(tag, onChild);
+  }
+
+  /** The value of the element whose start tag was just read (see the module comment). */
+  value(tag: StartTag): WsmanValue {
+    if (tag.local === 'SelectorSet') return this.selectorSet(tag);
+    let item: WsmanItem | undefined;
+    const text = this.walk(tag, (child) => {
+      item ??= {};
+      addProperty(item, child.local, this.value(child));
+    });
+    return item === undefined ? text : finishItem(item);
+  }
+
+  /** `SelectorSet` children → `{ Name: value }` (value: text or endpoint reference). */
+  private selectorSet(tag: StartTag): WsmanItem {
+    const out: WsmanItem = {};
+    this.walk(tag, (child) => {
+      let v = this.value(child);
+      const key = child.selectorName;
+      // A prototype-named selector cannot be a real key; it must not become one either.
+      if (child.local !== 'Selector' || key === undefined || key === '__proto__') return;
+      if (typeof v === 'object' && !Array.isArray(v) && !isEpr(v)) {
+        const inner = v.EndpointReference;
+        if (isEpr(inner)) v = inner;
+      }
+      out[key] = v;
+    });
+    return out;
+  }
+
+  /**
+   * Skips what may surround the root (white space, comments, processing instructions). False at
+   * the end of the document, true on the `<` of an element.
+   */
+  misc(): boolean {
+    const s = this.xml;
+    for (;;) {
+      this.skipSpace();
+      if (this.pos >= s.length) return false;
+      if (s.charCodeAt(this.pos) !== LT) fail('malformed XML: text outside the root element');
+      const c = s.charCodeAt(this.pos + 1);
+      if (c === QUESTION || (c === BANG && s.startsWith('<!--', this.pos))) this.markup();
+      else if (c === BANG) fail('malformed XML: unexpected markup declaration');
+      else return true;
+    }
+  }
 }
 
 /** Turns bytes into text with the size cap applied first. */
@@ -254,74 +351,90 @@ function localName(qname: string): string {
   return i === -1 ? qname : qname.slice(i + 1);
 }
 
-// A truncated document parses "successfully" into a partial tree in fast-xml-parser, so the
-// document must end with the root's end tag (comments and whitespace may follow).
-function checkEnding(xml: string): void {
-  let end = xml.length;
-  for (;;) {
-    while (end > 0 && xml.charCodeAt(end - 1) <= 0x20) end--;
-    if (xml.startsWith('-->', end - 3)) {
-      const open = xml.lastIndexOf('<!--', end - 3);
-      if (open === -1) break;
-      end = open;
-      continue;
-    }
-    break;
-  }
-  if (xml.charCodeAt(end - 1) !== 0x3e) throw new WsmanParseError('document is truncated');
-  const open = xml.lastIndexOf('</', end);
-  if (open === -1 || localName(xml.slice(open + 2, end - 1).trim()) !== 'Envelope') {
-    throw new WsmanParseError('document does not end with the Envelope end tag');
-  }
+/** One item of a Pull response, in document order. */
+export interface PulledItem {
+  className: string;
+  properties: WsmanItem;
+}
+
+export interface PullResult {
+  items: PulledItem[];
+  /** The context for the next Pull (absent at the end). */
+  context?: string;
+  endOfSequence: boolean;
 }
 
 export interface EnvelopeParts {
   header: WsmanItem;
+  /** Local name of the first Body child. */
   bodyName: string | undefined;
-  /** The first Body child's children (skeleton nodes). */
-  bodyNode: FxpNode[];
+  /** That child's value as an instance (`{}` without child elements, and for a pulled PullResponse). */
+  body: WsmanItem;
+  /** A PullResponse body read with `pull`: its items in document order. */
+  pull?: PullResult;
 }
 
-/** Parses a SOAP envelope into its header fields and the first body element. */
-export function parseEnvelope(xml: string, pull: boolean): EnvelopeParts {
+/** A PullResponse: items in document order, the next context, the end marker. */
+function readPull(r: Reader, tag: StartTag): PullResult {
+  const items: PulledItem[] = [];
+  let context: string | undefined;
+  let end = false;
+  r.eachChild(tag, (child) => {
+    if (child.local === 'Items') {
+      r.eachChild(child, (it) => {
+        items.push({ className: it.local, properties: asItem(r.value(it)) });
+      });
+    } else if (child.local === 'EnumerationContext') {
+      context = firstText(r.value(child)).trim();
+    } else {
+      r.value(child);
+      if (child.local === 'EndOfSequence') end = true;
+    }
+  });
+  const result: PullResult = { items, endOfSequence: end };
+  if (context) result.context = context;
+  return result;
+}
+
+/**
+ * Parses a SOAP envelope into its header fields and the first body element. With `pull`, a
+ * PullResponse body is read as items in document order (`parts.pull`) instead of an instance.
+ */
+export function parseEnvelope(input: string, pull: boolean): EnvelopeParts {
   // No DTDs at all: no entity expansion, no external entities, no surprises.
-  if (xml.includes('<!DOCTYPE')) throw new WsmanParseError('DOCTYPE declarations are refused');
-  checkEnding(xml);
-  // The declaration carries nothing we use; fast-xml-parser would run its attribute reader on it.
-  let doc = xml;
-  if (doc.charCodeAt(0) === 0xfeff) doc = doc.slice(1);
-  if (doc.startsWith('<?xml')) {
-    const end = doc.indexOf('?>');
-    if (end !== -1) doc = doc.slice(end + 2);
-  }
-  const top = runParser(pull ? PULL_ENVELOPE : ENVELOPE, doc);
-  let root: FxpNode | undefined;
-  for (const node of top) {
-    const n = nodeName(node);
-    if (n === undefined || n === '#text' || n === '#cdata') continue;
-    if (root !== undefined) throw new WsmanParseError('more than one root element');
-    root = node;
-  }
-  if (root === undefined || nodeName(root) !== 'Envelope') throw new WsmanParseError('not a SOAP envelope');
-  let header: WsmanItem = {};
-  let body: FxpNode[] | undefined;
-  for (const node of childrenOf(root, 'Envelope')) {
-    const n = nodeName(node);
-    if (n === 'Header') header = asItem(elementValue(childrenOf(node, n)));
-    else if (n === 'Body' && body === undefined) body = childrenOf(node, n);
-  }
-  if (body === undefined) throw new WsmanParseError('SOAP envelope has no Body');
-  for (const node of body) {
-    const n = nodeName(node);
-    if (n === undefined || n === '#text' || n === '#cdata') continue;
-    return { header, bodyName: n, bodyNode: childrenOf(node, n) };
-  }
-  return { header, bodyName: undefined, bodyNode: [] };
-}
-
-/** The value of body-element children as an instance (`{}` when there is none). */
-export function bodyItem(parts: EnvelopeParts): WsmanItem {
-  return asItem(elementValue(parts.bodyNode));
+  if (input.includes('<!DOCTYPE')) fail('DOCTYPE declarations are refused');
+  let xml = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  // XML end-of-line handling: CRLF and lone CR become LF first (a `&#13;` reference survives).
+  if (xml.includes('\r')) xml = xml.replace(/\r\n?/g, '\n');
+  if (!isXmlText(xml)) fail('malformed XML: a character XML 1.0 does not allow');
+  const r = new Reader(xml);
+  if (!r.misc()) fail('malformed XML: no root element');
+  const root = r.startTag();
+  if (root.local !== 'Envelope') fail('not a SOAP envelope');
+  const parts: EnvelopeParts = { header: {}, bodyName: undefined, body: {} };
+  let hasBody = false;
+  r.eachChild(root, (child) => {
+    if (child.local === 'Header') {
+      parts.header = asItem(r.value(child));
+    } else if (child.local === 'Body' && !hasBody) {
+      hasBody = true;
+      r.eachChild(child, (first) => {
+        if (parts.bodyName !== undefined) r.value(first);
+        else if (pull && first.local === 'PullResponse') {
+          parts.bodyName = first.local;
+          parts.pull = readPull(r, first);
+        } else {
+          parts.bodyName = first.local;
+          parts.body = asItem(r.value(first));
+        }
+      });
+    } else {
+      r.value(child);
+    }
+  });
+  if (r.misc()) fail('more than one root element');
+  if (!hasBody) fail('SOAP envelope has no Body');
+  return parts;
 }
 
 /** Header fields of a response. */
@@ -339,19 +452,6 @@ export interface WsmanFault {
   subcode?: string;
   reason: string;
   detail?: string;
-}
-
-/** One item of a Pull response, in document order. */
-export interface PulledItem {
-  className: string;
-  properties: WsmanItem;
-}
-
-export interface PullResult {
-  items: PulledItem[];
-  /** The context for the next Pull (absent at the end). */
-  context?: string;
-  endOfSequence: boolean;
 }
 
 /** A parsed response envelope. */
@@ -399,44 +499,20 @@ export function faultOf(item: WsmanItem): WsmanFault {
   return fault;
 }
 
-function pullOf(parts: EnvelopeParts): PullResult {
-  const items: PulledItem[] = [];
-  let context: string | undefined;
-  let end = false;
-  for (const node of parts.bodyNode) {
-    const n = nodeName(node);
-    if (n === 'Items') {
-      let nodes = childrenOf(node, n);
-      // Parsed without the Pull stop nodes, Items arrives raw: parse it, keeping order.
-      const only = nodes.length === 1 ? (nodes[0] as FxpNode)['#text'] : undefined;
-      if (typeof only === 'string' && only.includes('<')) nodes = runParser(FRAGMENT, only);
-      for (const it of nodes) {
-        const cn = nodeName(it);
-        if (cn === undefined || cn === '#text' || cn === '#cdata') continue;
-        items.push({ className: cn, properties: asItem(elementValue(childrenOf(it, cn))) });
-      }
-    } else if (n === 'EnumerationContext') {
-      context = firstText(elementValue(childrenOf(node, n))).trim();
-    } else if (n === 'EndOfSequence') {
-      end = true;
-    }
-  }
-  const result: PullResult = { items, endOfSequence: end };
-  if (context) result.context = context;
-  return result;
-}
-
 export interface ParseOptions {
   /** Size cap in bytes (default 8 MiB). */
   maxBytes?: number;
-  /** A hint that the answer is a PullResponse: parse it with the Pull layout (faster). */
+  /**
+   * Kept for compatibility: a PullResponse is always read as items in document order, with or
+   * without this hint.
+   */
   pull?: boolean;
 }
 
 /** Parses a response envelope. Throws only WsmanError (`WSMAN_PARSE`, `WSMAN_BODY_TOO_LARGE`). */
 export function parseWsmanResponse(input: string | Uint8Array, opts: ParseOptions = {}): WsmanResponse {
   const xml = documentText(input, opts.maxBytes ?? DEFAULT_MAX_BYTES);
-  const parts = parseEnvelope(xml, opts.pull === true);
+  const parts = parseEnvelope(xml, true);
   const h = parts.header;
   const header: ResponseHeader = {};
   const action = headerText(h, 'Action');
@@ -450,10 +526,10 @@ export function parseWsmanResponse(input: string | Uint8Array, opts: ParseOption
   const ru = headerText(h, 'ResourceURI');
   if (ru !== undefined) header.resourceUri = ru.trim();
   const res: WsmanResponse = { header, bodyName: parts.bodyName, body: {} };
-  if (parts.bodyName === 'PullResponse') {
-    res.pull = pullOf(parts);
+  if (parts.pull) {
+    res.pull = parts.pull;
   } else {
-    res.body = bodyItem(parts);
+    res.body = parts.body;
     if (parts.bodyName === 'Fault') res.fault = faultOf(res.body);
   }
   return res;

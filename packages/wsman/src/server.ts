@@ -17,7 +17,7 @@ import {
   WXF_NS,
   XSI_NS,
 } from './namespaces.js';
-import { bodyItem, DEFAULT_MAX_BYTES, documentText, parseEnvelope } from './parse.js';
+import { DEFAULT_MAX_BYTES, documentText, parseEnvelope } from './parse.js';
 import { type EndpointReference, isEndpointReference, type WsmanItem, type WsmanValue } from './values.js';
 import { checkName, type Prefixes, writeEprContent, writeProperties } from './write.js';
 import { escapeXml, escapeXmlAttribute } from './xml.js';
@@ -98,7 +98,7 @@ export function parseWsmanRequest(
   const xml = documentText(input, opts.maxBytes ?? DEFAULT_MAX_BYTES);
   const parts = parseEnvelope(xml, false);
   const h = parts.header;
-  const body = bodyItem(parts);
+  const body = parts.body;
   const action = text(h.Action) ?? '';
   const messageId = text(h.MessageID) ?? '';
   const req: WsmanRequest = {
