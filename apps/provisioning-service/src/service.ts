@@ -4,6 +4,7 @@ import { builtInCertificateAuthority, type CertificateAuthority } from './ca/ind
 import type { ServiceConfig } from './config.js';
 import { type Directory, noDirectory } from './directory/index.js';
 import { createAmtDevice } from './flow/amt.js';
+import type { ChooseChain } from './flow/chain.js';
 import { createEventSink } from './flow/events.js';
 import { createWorkerPool, type JobFinished } from './flow/pool.js';
 import { createJobRunner, type FlowCheckpoint } from './flow/run.js';
@@ -31,6 +32,12 @@ export interface ServiceDeps {
   api?: boolean;
   /** Test hook: throw `SimulatedCrash` at a checkpoint to simulate a process crash. */
   checkpoint?: (p: FlowCheckpoint) => void | Promise<void>;
+  /**
+   * Test seam: picks the provisioning chain a job presents (default `chooseProvisioningChain`,
+   * which presents only chains that pass @oobkit/provisioning-cert's rules). Lets a test present
+   * a chain the device itself must refuse; production code leaves it unset.
+   */
+  chooseChain?: ChooseChain;
   /** Counts TLS handshakes and HTTP requests to devices (benchmarks). */
   stats?: TransportStats;
   /** Idle workers look for crashed workers' expired leases this often (default leaseMs / 2, ≤ 1 s). */
@@ -85,6 +92,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       lastAccepted: intake.lastAccepted,
       logger,
       ...(deps.checkpoint ? { checkpoint: deps.checkpoint } : {}),
+      ...(deps.chooseChain ? { chooseChain: deps.chooseChain } : {}),
       ...(deps.stats ? { stats: deps.stats } : {}),
     });
     const pool = createWorkerPool({

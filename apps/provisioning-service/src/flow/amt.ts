@@ -3,30 +3,17 @@ import { SoapClient } from '@oobkit/amt-soap';
 import {
   amt,
   cim,
-  type EndpointReference,
   IEEE8021X_ENABLED,
   ips,
-  isEndpointReference,
   PROVISIONING_STATE,
-  resourceUriFor,
   TLS_SETTINGS,
-  textOf,
   WsmanClient,
-  type WsmanValue,
 } from '@oobkit/wsman';
 import type { WifiProfileSetting, Wired8021xSetting } from '../store/types.js';
 import type { AmtDevice, PowerSchemeInfo, Stage1Driver, Stage2Driver, UserAclEntryInput } from './device.js';
 import type { DeviceConnection, FirmwareInfo } from './session.js';
 
-// Two association classes without typed bindings in @oobkit/wsman (read through the generic client).
-const ELEMENT_SETTING_DATA = resourceUriFor('CIM_ElementSettingData');
-const CREDENTIAL_CONTEXT = resourceUriFor('CIM_CredentialContext');
 const STATUS_NOT_PERMITTED = 16;
-
-function epr(v: WsmanValue | undefined): EndpointReference | undefined {
-  const x = Array.isArray(v) ? v[0] : v;
-  return isEndpointReference(x) ? x : undefined;
-}
 
 function returnValueOf(err: unknown): number | undefined {
   const rv = (err as { returnValue?: unknown })?.returnValue;
@@ -170,17 +157,11 @@ function createStage2(ws: WsmanClient, firmware: FirmwareInfo): Stage2Driver {
     },
     async listPowerSchemes(): Promise<PowerSchemeInfo[]> {
       const schemes = await amt.systemPowerScheme.enumerate(ws);
+      const marked = await cim.elementSettingData.currentSettings(ws, amt.systemPowerScheme.resourceUri);
       const current = new Set<string>();
-      for (const esd of await ws.enumerateAll(ELEMENT_SETTING_DATA)) {
-        const setting = epr(esd.SettingData);
-        const id = setting?.selectors.InstanceID;
-        if (
-          id &&
-          setting?.resourceUri === amt.systemPowerScheme.resourceUri &&
-          textOf(esd.IsCurrent) === '1'
-        ) {
-          current.add(id);
-        }
+      for (const setting of marked) {
+        const id = setting.selectors.InstanceID;
+        if (id) current.add(id);
       }
       return schemes.map((s) => ({
         instanceId: s.InstanceID ?? '',
@@ -195,9 +176,9 @@ function createStage2(ws: WsmanClient, firmware: FirmwareInfo): Stage2Driver {
       // Certificates tied to (wireless or wired) 802.1X settings through CIM_CredentialContext,
       // collected before the profiles go: deleting a profile drops its contexts.
       const certIds = new Set<string>();
-      for (const cc of await ws.enumerateAll(CREDENTIAL_CONTEXT)) {
-        const cert = epr(cc.ElementInContext);
-        const settings = epr(cc.ElementProvidingContext);
+      for (const cc of await cim.credentialContext.enumerate(ws)) {
+        const cert = cc.ElementInContext;
+        const settings = cc.ElementProvidingContext;
         const id = cert?.selectors.InstanceID;
         if (
           id &&

@@ -16,6 +16,16 @@ export interface ChainChoice {
   keyPem: string;
 }
 
+/**
+ * How a job picks the chain it presents (flow A.3): `chooseProvisioningChain` in production. The
+ * service takes another only as a test seam, to present a chain the device must refuse itself.
+ */
+export type ChooseChain = (
+  store: SiteStore,
+  hello: AcceptedHello | undefined,
+  preferredId?: number,
+) => Promise<ChainChoice>;
+
 // Parsing a chain costs more than the lookup; stored chains never change under the same id.
 const parsed = new Map<string, ProvisioningChain>();
 

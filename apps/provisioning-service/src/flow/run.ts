@@ -12,7 +12,7 @@ import type {
   SecretKind,
   SiteStore,
 } from '../store/types.js';
-import { type ChainChoice, chooseProvisioningChain } from './chain.js';
+import { type ChainChoice, type ChooseChain, chooseProvisioningChain } from './chain.js';
 import type { AmtDevice } from './device.js';
 import { codeOf, ProvisioningError, SimulatedCrash } from './errors.js';
 import { createJobEventSink, Redactor } from './events.js';
@@ -55,6 +55,8 @@ export interface FlowOptions {
   ) => AmtDevice;
   /** Last accepted hello per device seen by this instance (else read from the event log). */
   lastAccepted?: (uuid: string) => AcceptedHello | undefined;
+  /** Test seam: picks the chain to present (default `chooseProvisioningChain`). */
+  chooseChain?: ChooseChain;
   logger?: Logger;
   /** Test hook: throw `SimulatedCrash` to simulate a crash at that point. */
   checkpoint?: (p: FlowCheckpoint) => void | Promise<void>;
@@ -410,7 +412,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         async () => {
           const prior = journal.chain as { certificateId?: number } | undefined;
           try {
-            chain = await chooseProvisioningChain(store, hello, prior?.certificateId);
+            chain = await (opts.chooseChain ?? chooseProvisioningChain)(store, hello, prior?.certificateId);
           } catch (err) {
             // A provisioned device asks for no client certificate: unprovisioning needs none.
             if (job.reason === 'unprovision' && err instanceof ProvisioningError) return { none: true };
