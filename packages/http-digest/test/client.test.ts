@@ -181,18 +181,74 @@ describe('digestInterceptor against createDigestVerifier over loopback', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(await res.body.text())).toEqual({ user: 'admin', qop: 'auth', body: SOAP });
+    // Each refusal's 401 carries a fresh challenge, which the next credentials answer at once:
+    // one refused answer per wrong entry, and no bare try after the first.
     expect(s.exchanges.map((e) => e.reason)).toEqual([
       'missing',
       'wrong-response',
-      'missing',
       'unknown-user',
-      'missing',
       undefined,
     ]);
 
     // Accepted credentials now go up front: one exchange.
     expect((await post(d, s.origin, { digest: { username: 'admin', password: PASSWORD } })).status).toBe(200);
-    expect(s.exchanges).toHaveLength(7);
+    expect(s.exchanges).toHaveLength(5);
+  });
+
+  it('answers the challenge of a 401 to a request without credentials at once (e.g. a probe)', async () => {
+    const s = await verifierServer();
+    const d = client();
+    expect((await post(d, s.origin)).status).toBe(401);
+    expect((await post(d, s.origin, { digest: { username: 'admin', password: PASSWORD } })).status).toBe(200);
+    expect(s.exchanges.map((e) => [e.status, e.reason])).toEqual([
+      [401, 'missing'],
+      [200, undefined],
+    ]);
+    // The probe's nonce, answered once with nc 1.
+    expect(fields(s.exchanges[1]?.authorization).nc).toBe('00000001');
+  });
+
+  it("a refused answer to a probe's challenge counts: one wrong try, then the typed error", async () => {
+    const s = await verifierServer();
+    const d = client();
+    expect((await post(d, s.origin)).status).toBe(401);
+    const wrong = await rejection(
+      post(d, s.origin, { digest: { username: 'admin', password: 'Wr0ng!pass' } }),
+    );
+    expect([wrong.code, wrong.refusals]).toEqual(['DIGEST_WRONG_CREDENTIALS', 1]);
+    expect(s.exchanges.map((e) => e.reason)).toEqual(['missing', 'wrong-response']);
+  });
+
+  it('an unanswered challenge older than unansweredTtlMs is not used; nor with preemptive off', async () => {
+    let t = 0;
+    const s = await verifierServer();
+    const d = client({ unansweredTtlMs: 1_000, now: () => t });
+    expect((await post(d, s.origin)).status).toBe(401);
+    t = 1_001;
+    expect((await post(d, s.origin, { digest: { username: 'admin', password: PASSWORD } })).status).toBe(200);
+    expect(s.exchanges.map((e) => e.reason)).toEqual(['missing', 'missing', undefined]);
+
+    const s2 = await verifierServer();
+    const off = client({ preemptive: false });
+    expect((await post(off, s2.origin)).status).toBe(401);
+    expect((await post(off, s2.origin, { digest: { username: 'admin', password: PASSWORD } })).status).toBe(
+      200,
+    );
+    expect(s2.exchanges.map((e) => e.reason)).toEqual(['missing', 'missing', undefined]);
+  });
+
+  it('two requests racing for one unanswered challenge: one answers it, the other goes bare', async () => {
+    const s = await verifierServer();
+    const d = client();
+    expect((await post(d, s.origin)).status).toBe(401);
+    const creds = { digest: { username: 'admin', password: PASSWORD } };
+    const both = await Promise.all([post(d, s.origin, creds), post(d, s.origin, creds)]);
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    // One took the probe's challenge; the other found it taken and went bare, then answered.
+    expect(s.exchanges.map((e) => e.reason).sort()).toEqual(
+      ['missing', 'missing', undefined, undefined].sort(),
+    );
+    expect(s.exchanges.filter((e) => e.reason === 'nc-replay')).toHaveLength(0);
   });
 
   it('gives a 401 back untouched when a request has no credentials', async () => {
