@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
+import { redactSecrets } from '../src/secrets/redact.js';
+import { StoreNotFoundError } from '../src/store/errors.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { isStrongAmtPassword } from '../src/store/settings.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
@@ -400,11 +403,11 @@ describe('jobs, leases and fencing', () => {
 
     await s.renewLease(job.id, next.fencingToken, 50_000);
     expect((await s.getJob(job.id))?.leaseExpiresAt).toBe(new Date(t + 50_000).toISOString());
-    const j = await s.recordStep(job.id, next.fencingToken, {
+    await s.recordStep(job.id, next.fencingToken, {
       step: 'stage1',
       journal: { login: { credentialId: 2 } },
     });
-    expect(j.journal).toEqual({ select: { certId: 1 }, login: { credentialId: 2 } });
+    expect((await s.getJob(job.id))?.journal).toEqual({ select: { certId: 1 }, login: { credentialId: 2 } });
     const done = await s.finishJob(job.id, next.fencingToken, {
       state: 'failed',
       error: { code: 'AMT_RETURN_VALUE', message: 'refused', step: 'stage1' },
@@ -465,6 +468,249 @@ describe('jobs, leases and fencing', () => {
     expect((await s.listEvents({ jobId: job.id, type: 'job.succeeded' })).map((e) => e.message)).toEqual([
       'job.succeeded 30',
     ]);
+  });
+});
+
+describe('recordStep: the fenced write and the journal merge', () => {
+  async function running(s: SiteStore, uuid = U1): Promise<{ jobId: number; token: number }> {
+    const job = (await s.enqueueJob(uuid, 'hello')).job;
+    const lease = (await s.claimJob('w1', 10_000))!;
+    return { jobId: job.id, token: lease.fencingToken };
+  }
+
+  /** What recordStep always did: parse the journal, Object.assign the update, stringify. */
+  function merged(before: Record<string, unknown>, update: Record<string, unknown>): Record<string, unknown> {
+    return JSON.parse(JSON.stringify(Object.assign(JSON.parse(JSON.stringify(before)), update)));
+  }
+
+  it('refuses a reclaimed, finished or unknown job with the same errors, and writes nothing', async () => {
+    const s = await open();
+    const { jobId, token } = await running(s);
+    await s.recordStep(jobId, token, { step: 'tls', journal: { tls: { id: 1 } } });
+    t += 10_000;
+    const next = (await s.claimJob('w2', 10_000))!;
+    const ev = { level: 'info' as const, type: 'x', jobId, message: 'stale write' };
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+
+    for (const update of [
+      { step: 'login', journal: { login: { id: 2 } }, events: [ev] },
+      { journal: { a: 1, b: 2 } }, // several keys
+      { events: [ev] }, // no journal
+      { journal: { tls: undefined } }, // a key to drop (read-merge-write path)
+      { journal: { bad: cyclic } }, // a value JSON cannot encode: the lost lease still wins
+    ]) {
+      await expect(s.recordStep(jobId, token, update)).rejects.toBeInstanceOf(StaleLeaseError);
+    }
+    await expect(s.finishJob(jobId, token, { state: 'failed', events: [ev] })).rejects.toBeInstanceOf(
+      StaleLeaseError,
+    );
+    await expect(s.recordStep(9999, 1, { journal: { a: 1 } })).rejects.toBeInstanceOf(StoreNotFoundError);
+    await expect(s.finishJob(9999, 1, { state: 'succeeded' })).rejects.toMatchObject({
+      code: 'STORE_NOT_FOUND',
+    });
+    await expect(s.renewLease(9999, 1, 1000)).rejects.toBeInstanceOf(StoreNotFoundError);
+
+    expect(await s.getJob(jobId)).toMatchObject({
+      state: 'running',
+      step: 'tls',
+      journal: { tls: { id: 1 } },
+      leaseOwner: 'w2',
+    });
+    expect(await s.listEvents({ jobId })).toEqual([]);
+
+    // With the live token the same unencodable value is the caller's error, and changes nothing.
+    await expect(s.recordStep(jobId, next.fencingToken, { journal: { bad: cyclic } })).rejects.toBeInstanceOf(
+      TypeError,
+    );
+    await s.finishJob(jobId, next.fencingToken, { state: 'succeeded' });
+    await expect(s.recordStep(jobId, next.fencingToken, { journal: { a: 1 } })).rejects.toBeInstanceOf(
+      StaleLeaseError,
+    );
+    expect((await s.getJob(jobId))?.journal).toEqual({ tls: { id: 1 } });
+  });
+
+  it('replaces each key whole (no deep merge), keeps null, drops a key set to undefined', async () => {
+    const s = await open();
+    const { jobId, token } = await running(s);
+    await s.recordStep(jobId, token, {
+      step: 'login',
+      journal: { login: { id: 1, nested: { a: 1, b: [1, 2] } }, tls: { certificateId: 'c1' } },
+    });
+    t += 1;
+    await s.recordStep(jobId, token, { journal: { login: { nested: { c: 3 } }, gone: null } });
+    let job = (await s.getJob(jobId))!;
+    expect(job.journal).toEqual({ login: { nested: { c: 3 } }, tls: { certificateId: 'c1' }, gone: null });
+    expect(Object.keys(job.journal)).toEqual(['login', 'tls', 'gone']);
+    expect(job.step).toBe('login'); // no step given: the current one stays
+    expect(job.updatedAt).toBe(new Date(t).toISOString());
+
+    await s.recordStep(jobId, token, { step: 'tls', journal: { tls: undefined, report: { ok: true } } });
+    await s.recordStep(jobId, token, { journal: {} });
+    job = (await s.getJob(jobId))!;
+    expect(job.journal).toEqual({ login: { nested: { c: 3 } }, gone: null, report: { ok: true } });
+    expect(job.step).toBe('tls');
+  });
+
+  it('matches keys exactly, even where the key’s text appears nested or inside a string', async () => {
+    const s = await open();
+    const { jobId, token } = await running(s);
+    const keys = ['a', 'a.b', 'a"b', 'a\\b', 'é', '', '1', '"a":', 'x\u0001y', '\ud83d\ude00'];
+    let model: Record<string, unknown> = {};
+    const steps: Record<string, unknown>[] = [
+      { outer: { a: 1, 'a.b': 'x' } }, // "a": and "a.b": appear nested first
+      { note: 'contains "a": and "é": as text' },
+      ...keys.map((k, i) => ({ [k]: { i } })),
+      ...keys.map((k, i) => ({ [k]: [i, { [k]: 'nested same key' }] })), // every key again: replaced
+      { a: 'last', outer: 0 },
+    ];
+    for (const update of steps) {
+      await s.recordStep(jobId, token, { journal: update });
+      model = merged(model, update);
+    }
+    const journal = (await s.getJob(jobId))!.journal;
+    expect(journal).toEqual(model);
+    expect(Object.keys(journal)).toEqual(Object.keys(model));
+  });
+
+  it('agrees with parse-assign-stringify on random update sequences', async () => {
+    const s = await open();
+    const key = fc.constantFrom('login', 'stage1.tls', 'a', 'a"b', 'b\\c', 'é', '', '7', 'secretId', 'x:y');
+    const leaf = fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.string(),
+    );
+    const value = fc.oneof(
+      { weight: 4, arbitrary: fc.jsonValue() },
+      { weight: 2, arbitrary: fc.dictionary(key, leaf) },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+    );
+    const update = fc.dictionary(key, value, { maxKeys: 3 });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(update, { minLength: 1, maxLength: 8 }), async (updates) => {
+        const uuid = `8f3a1c2e-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+        const { jobId, token } = await running(s, uuid);
+        let model: Record<string, unknown> = {};
+        for (const u of updates) {
+          await s.recordStep(jobId, token, { journal: u });
+          model = merged(model, u);
+        }
+        const journal = (await s.getJob(jobId))!.journal;
+        expect(journal).toEqual(model);
+        expect(Object.keys(journal)).toEqual(Object.keys(model));
+        await s.finishJob(jobId, token, { state: 'succeeded' });
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('records values nested deeper than SQLite’s JSON allows', async () => {
+    const s = await open();
+    const { jobId, token } = await running(s);
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 1100; i++) deep = [deep];
+    await s.recordStep(jobId, token, { journal: { deep: 1, other: { a: 1 } } });
+    await s.recordStep(jobId, token, { journal: { deep } }); // replaces a key: SQLite refuses, JS does it
+    await s.recordStep(jobId, token, { journal: { more: deep } }); // a new key
+    await s.recordStep(jobId, token, { journal: { other: 2 } }); // a journal SQLite cannot parse now
+    const journal = (await s.getJob(jobId))!.journal;
+    expect(journal).toEqual({ deep, other: 2, more: deep });
+    expect(Object.keys(journal)).toEqual(['deep', 'other', 'more']);
+  });
+
+  it('stores 33 events of one step in order, scrubbing secret keys only where there are some', async () => {
+    const s = await open();
+    const { jobId, token } = await running(s);
+    const at = (i: number) => new Date(t - 1000 + i).toISOString();
+    const events = Array.from({ length: 33 }, (_, i) => ({
+      level: 'info' as const,
+      type: 'step.note',
+      uuid: U1,
+      jobId,
+      step: 'login',
+      message: `note ${i}`,
+      data: { i, list: [{ id: i }], when: at(i) },
+      ...(i === 32 ? {} : { at: at(i) }), // the last one takes the store's clock
+    }));
+    const withSecrets = {
+      i: 3,
+      list: [{ id: 3, password: 'Adm!nPass1' }],
+      when: at(3),
+      nested: { adminPassword: 'Mebx!Pass1', publicKey: 'not a secret' },
+      blob: Buffer.from('abcd'),
+    };
+    events[3]!.data = withSecrets as unknown as (typeof events)[number]['data'];
+    // Only a secret-named key, nothing else the redaction rewrites.
+    events[5]!.data = {
+      i: 5,
+      wifi: [{ ssid: 'office', pskPassphrase: 'PskPlain!77' }],
+    } as unknown as (typeof events)[number]['data'];
+    await s.recordStep(jobId, token, { step: 'login', journal: { login: { id: 1 } }, events });
+    const stored = await s.listEvents({ jobId, limit: 100 });
+    expect(stored.map((e) => e.message)).toEqual(events.map((e) => e.message));
+    expect(stored.map((e) => e.id)).toEqual([...stored.map((e) => e.id)].sort((a, b) => a - b));
+    expect(stored[0]).toMatchObject({
+      at: at(0),
+      step: 'login',
+      data: { i: 0, list: [{ id: 0 }], when: at(0) },
+    });
+    expect(stored[32]?.at).toBe(new Date(t).toISOString());
+    expect(stored[3]?.data).toEqual({
+      i: 3,
+      list: [{ id: 3, password: '[redacted]' }],
+      when: at(3),
+      nested: { adminPassword: '[redacted]', publicKey: 'not a secret' },
+      blob: '[4 bytes]',
+    });
+    expect(stored[5]?.data).toEqual({ i: 5, wifi: [{ ssid: 'office', pskPassphrase: '[redacted]' }] });
+    expect(JSON.stringify(stored)).not.toMatch(/Adm!nPass1|Mebx!Pass1|PskPlain!77/);
+    // The caller's objects are left as they were.
+    expect(withSecrets.list[0]?.password).toBe('Adm!nPass1');
+  });
+  it('stores step event data exactly as the redaction of it, secret keys or not', async () => {
+    const s = await open();
+    const { jobId, token } = await running(s);
+    const key = fc.constantFrom(
+      'id',
+      'name',
+      'password',
+      'apiKey',
+      'publicKey',
+      'fencingToken',
+      'Secret',
+      'list',
+    );
+    const { data } = fc.letrec((tie) => ({
+      data: fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.oneof(fc.constant(null), fc.integer(), fc.string(), fc.boolean()),
+        fc.array(tie('value'), { maxLength: 3 }),
+        tie('data'),
+      ),
+    }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(data, { minLength: 1, maxLength: 4 }), async (list) => {
+        const before = (await s.listEvents({ jobId, limit: 1 }))[0]?.id ?? 0;
+        const events = list.map((d, i) => ({
+          level: 'info' as const,
+          type: 'step.note',
+          jobId,
+          message: `m${i}`,
+          data: d as Record<string, unknown>,
+        }));
+        await s.recordStep(jobId, token, { events });
+        const stored = await s.listEvents({ jobId, afterId: before, limit: 100 });
+        expect(stored.map((e) => e.data)).toEqual(
+          list.map((d) => JSON.parse(JSON.stringify(redactSecrets(d)))),
+        );
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 

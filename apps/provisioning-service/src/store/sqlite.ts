@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import Database from 'better-sqlite3';
 import { openSecret, type SecretKeyProvider, sealSecret } from '../secrets/index.js';
-import { redactSecrets } from '../secrets/redact.js';
+import { isSecretKey, redactSecrets } from '../secrets/redact.js';
 import {
   SecretKeyError,
   ServiceError,
@@ -467,7 +467,9 @@ class SqliteSiteStore implements SiteStore {
    */
   async confirmSecret(secretId: number, lease?: { jobId: number; fencingToken: number }): Promise<void> {
     this.tx(() => {
-      const s = this.stmt('SELECT * FROM device_secrets WHERE id = ?').get(secretId) as SecretRow | undefined;
+      const s = this.stmt('SELECT id, uuid, kind, state FROM device_secrets WHERE id = ?').get(secretId) as
+        | Pick<SecretRow, 'id' | 'uuid' | 'kind' | 'state'>
+        | undefined;
       if (lease) this.checkLease(lease.jobId, lease.fencingToken, s?.uuid);
       if (!s) throw new StoreNotFoundError('secret', secretId);
       if (s.state === 'current') return;
@@ -519,23 +521,39 @@ class SqliteSiteStore implements SiteStore {
   }
 
   private insertEvent(ev: Omit<SiteEvent, 'id'>): number {
-    return Number(this.stmt(insertEventsSql(1)).run(...eventValues(ev)).lastInsertRowid);
+    const values: unknown[] = [];
+    pushEventValues(values, ev);
+    return Number(this.stmt(insertEventsSql(1)).run(values).lastInsertRowid);
   }
 
-  /** Several events, in order, with one statement per 16 (each row costs less than a statement). */
-  private insertEvents(list: readonly Omit<SiteEvent, 'id'>[]): void {
-    for (let i = 0; i < list.length; i += 16) {
-      const chunk = list.slice(i, i + 16);
-      this.stmt(insertEventsSql(chunk.length)).run(...chunk.flatMap(eventValues));
+  /** Rows from `eventParams`, in order, one statement per 16 (each row costs less than a statement). */
+  private insertEvents(values: readonly unknown[]): void {
+    const step = EVENT_COLUMNS * 16;
+    if (values.length <= step) {
+      if (values.length > 0) this.stmt(insertEventsSql(values.length / EVENT_COLUMNS)).run(values);
+      return;
+    }
+    for (let i = 0; i < values.length; i += step) {
+      const chunk = values.slice(i, i + step);
+      this.stmt(insertEventsSql(chunk.length / EVENT_COLUMNS)).run(chunk);
     }
   }
 
-  /** Validates a batch of events up front, so a bad one changes nothing. */
-  private validateEvents(list: readonly NewSiteEvent[] | undefined): Omit<SiteEvent, 'id'>[] {
+  /**
+   * Validates a batch of events up front, so a bad one changes nothing, straight into the
+   * INSERT's parameters. Their data is only serialised, so it is copied only where a secret-named
+   * key (or anything else the redaction rewrites) is in it.
+   */
+  private eventParams(list: readonly NewSiteEvent[] | undefined): unknown[] {
     if (list === undefined) return [];
     if (!Array.isArray(list)) throw new StoreInputError('events must be an array', 'events');
-    const nowIso = this.iso();
-    return list.map((e) => validateEvent(e, nowIso));
+    const values: unknown[] = [];
+    let nowIso: string | undefined;
+    for (const e of list) {
+      if (e?.at === undefined) nowIso ??= this.iso();
+      pushEventValues(values, validateEvent(e, nowIso ?? '', true));
+    }
+    return values;
   }
 
   /**
@@ -617,45 +635,79 @@ class SqliteSiteStore implements SiteStore {
   async renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void> {
     positiveInt(leaseMs, 'leaseMs');
     this.tx(() => {
-      this.checkLease(jobId, fencingToken);
       const nowMs = this.clock();
-      this.stmt('UPDATE jobs SET lease_expires_at = ?, updated_at = ? WHERE id = ?').run(
-        new Date(nowMs + leaseMs).toISOString(),
-        new Date(nowMs).toISOString(),
-        jobId,
-      );
+      const changed = this.stmt(
+        `UPDATE jobs SET lease_expires_at = ?, updated_at = ?
+           WHERE id = ? AND state = 'running' AND fencing_token = ?`,
+      ).run(new Date(nowMs + leaseMs).toISOString(), new Date(nowMs).toISOString(), jobId, fencingToken);
+      if (changed.changes === 0) this.leaseRefused(jobId, fencingToken);
     });
   }
 
+  /**
+   * One UPDATE that is also the fencing check (it matches only the running job with this token),
+   * plus the events. The journal entries are merged in SQL, key by key (`json_set`), so the
+   * growing journal is neither read back nor parsed here: each key's value replaces the old one
+   * whole, as `Object.assign` does. A value JSON leaves out (undefined, a function) drops its key;
+   * that rare case, and anything SQLite's JSON refuses (nesting past its depth limit), takes the
+   * read-merge-write path instead.
+   */
   async recordStep(
     jobId: number,
     fencingToken: number,
     update: { step?: string; journal?: Record<string, unknown>; events?: NewSiteEvent[] },
-  ): Promise<Job> {
+  ): Promise<void> {
     if (update.step !== undefined) text(update.step, 'step', 1, 200);
     if (update.journal !== undefined && (typeof update.journal !== 'object' || update.journal === null)) {
       throw new StoreInputError('journal must be an object', 'journal');
     }
-    const events = this.validateEvents(update.events);
-    return this.tx(() => {
-      const row = this.checkLease(jobId, fencingToken);
-      const journal = JSON.parse(row.journal) as Record<string, unknown>;
-      if (update.journal) Object.assign(journal, update.journal);
-      const updated: JobRow = {
-        ...row,
-        journal: update.journal ? JSON.stringify(journal) : row.journal,
-        step: update.step ?? row.step,
-        updated_at: this.iso(),
-      };
-      this.stmt('UPDATE jobs SET journal = ?, step = ?, updated_at = ? WHERE id = ?').run(
-        updated.journal,
-        updated.step,
-        updated.updated_at,
-        jobId,
-      );
+    const events = this.eventParams(update.events);
+    this.tx(() => {
+      const at = this.iso();
+      let merge: { keys: number; params: unknown[] } | undefined;
+      try {
+        merge = update.journal === undefined ? { keys: 0, params: [] } : recordStepParams(update.journal);
+      } catch (err) {
+        // A value JSON cannot encode (a cycle, a BigInt): a lost lease still reports first.
+        this.checkLease(jobId, fencingToken);
+        throw err;
+      }
+      let written = false;
+      if (merge) {
+        merge.params.push(update.step ?? null, at, jobId, fencingToken);
+        try {
+          written = this.stmt(recordStepSql(merge.keys)).run(merge.params).changes > 0;
+        } catch (err) {
+          if (!(err instanceof Database.SqliteError)) throw err;
+          merge = undefined; // e.g. nested deeper than SQLite's JSON allows: merge in JS
+        }
+      }
+      if (!merge) written = this.recordStepInJs(jobId, fencingToken, update, at);
+      if (!written) this.leaseRefused(jobId, fencingToken);
       this.insertEvents(events);
-      return toJob(updated, journal);
     });
+  }
+
+  /** The merge as `recordStep` always did it, for journals `json_set` cannot express. */
+  private recordStepInJs(
+    jobId: number,
+    fencingToken: number,
+    update: { step?: string; journal?: Record<string, unknown> },
+    at: string,
+  ): boolean {
+    const current = this.stmt(
+      `SELECT journal FROM jobs WHERE id = ? AND state = 'running' AND fencing_token = ?`,
+    ).get(jobId, fencingToken) as { journal: string } | undefined;
+    if (!current) return false;
+    const journal = JSON.parse(current.journal) as Record<string, unknown>;
+    Object.assign(journal, update.journal);
+    this.stmt('UPDATE jobs SET journal = ?, step = coalesce(?, step), updated_at = ? WHERE id = ?').run(
+      JSON.stringify(journal),
+      update.step ?? null,
+      at,
+      jobId,
+    );
+    return true;
   }
 
   async finishJob(
@@ -669,13 +721,15 @@ class SqliteSiteStore implements SiteStore {
   ): Promise<Job> {
     oneOf(outcome.state, ['succeeded', 'failed', 'cancelled'] as const, 'state');
     const error = outcome.error === undefined ? undefined : validateError(outcome.error, 'error');
-    const events = this.validateEvents(outcome.events);
+    const events = this.eventParams(outcome.events);
     return this.tx(() => {
-      this.checkLease(jobId, fencingToken);
       const row = this.stmt(
         `UPDATE jobs SET state = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-           WHERE id = ? RETURNING *`,
-      ).get(outcome.state, error ? JSON.stringify(error) : null, this.iso(), jobId) as JobRow;
+           WHERE id = ? AND state = 'running' AND fencing_token = ? RETURNING *`,
+      ).get(outcome.state, error ? JSON.stringify(error) : null, this.iso(), jobId, fencingToken) as
+        | JobRow
+        | undefined;
+      if (!row) return this.leaseRefused(jobId, fencingToken);
       this.insertEvents(events);
       return toJob(row);
     });
@@ -706,7 +760,7 @@ class SqliteSiteStore implements SiteStore {
         ...args,
         limitArg(filter.limit),
       ) as JobRow[]
-    ).map((r) => toJob(r));
+    ).map(toJob);
   }
 
   async close(): Promise<void> {
@@ -720,14 +774,24 @@ class SqliteSiteStore implements SiteStore {
    * this token. A reclaimed job has a higher token, so the old worker's writes are refused. An
    * expired lease nobody reclaimed still passes, as its token is still the newest.
    */
-  private checkLease(jobId: number, fencingToken: number, uuid?: string): JobRow {
-    const row = this.stmt('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow | undefined;
+  private checkLease(jobId: number, fencingToken: number, uuid?: string): void {
+    const row = this.stmt('SELECT state, fencing_token, uuid FROM jobs WHERE id = ?').get(jobId) as
+      | Pick<JobRow, 'state' | 'fencing_token' | 'uuid'>
+      | undefined;
     if (!row) throw new StoreNotFoundError('job', jobId);
     if (row.state !== 'running' || row.fencing_token !== fencingToken) throw new StaleLeaseError(jobId);
     if (uuid !== undefined && row.uuid !== uuid) {
       throw new StoreInputError(`job ${jobId} belongs to another device`, 'jobId');
     }
-    return row;
+  }
+
+  /**
+   * A write whose WHERE carried the fencing check matched no row: says precisely why (no such
+   * job, or a stale lease), as `checkLease` would have before the write.
+   */
+  private leaseRefused(jobId: number, fencingToken: number): never {
+    this.checkLease(jobId, fencingToken);
+    throw new StaleLeaseError(jobId); // not reached: inside the transaction, nothing changed since
   }
 }
 
@@ -736,6 +800,7 @@ const credentialAad = (id: number) => `credentials:${id}`;
 const certificateAad = (id: number) => `provisioning_certificates:${id}`;
 const secretAad = (id: number, uuid: string, kind: string) => `device_secrets:${id}:${uuid}:${kind}`;
 
+const EVENT_COLUMNS = 9;
 const insertEventsSqlByRows: string[] = [];
 
 function insertEventsSql(rows: number): string {
@@ -747,8 +812,8 @@ function insertEventsSql(rows: number): string {
   return sql;
 }
 
-function eventValues(ev: Omit<SiteEvent, 'id'>): unknown[] {
-  return [
+function pushEventValues(out: unknown[], ev: Omit<SiteEvent, 'id'>): void {
+  out.push(
     ev.at,
     ev.level,
     ev.type,
@@ -758,7 +823,62 @@ function eventValues(ev: Omit<SiteEvent, 'id'>): unknown[] {
     ev.message,
     ev.durationMs ?? null,
     ev.data === undefined ? null : JSON.stringify(ev.data),
-  ];
+  );
+}
+
+const recordStepSqlByKeys: string[] = [];
+
+/**
+ * recordStep's UPDATE for `keys` journal entries (parameters from `recordStepParams`), then the
+ * step (NULL keeps the current one), the time, the job id and the fencing token; the WHERE is
+ * the fencing check. Several keys go through one `json_set`. One key (every step of the flow)
+ * is appended as text when its `"key":` appears nowhere in the journal, which then cannot hold
+ * it (the journal is compact JSON in `JSON.stringify`'s spelling, whoever wrote it): that skips
+ * SQLite's parse of the whole journal. Where it appears, even nested or inside a string,
+ * `json_set` replaces it.
+ */
+function recordStepSql(keys: number): string {
+  let sql = recordStepSqlByKeys[keys];
+  if (!sql) {
+    let journal = '';
+    if (keys === 1) {
+      journal = `journal = CASE
+          WHEN instr(journal, ?) > 0 THEN json_set(journal, ?, json(?))
+          WHEN journal = '{}' THEN '{' || ? || ? || '}'
+          ELSE substr(journal, 1, length(journal) - 1) || ',' || ? || ? || '}'
+        END, `;
+    } else if (keys > 1) {
+      journal = `journal = json_set(journal${', ?, json(?)'.repeat(keys)}), `;
+    }
+    sql = `UPDATE jobs SET ${journal}step = coalesce(?, step), updated_at = ?
+             WHERE id = ? AND state = 'running' AND fencing_token = ?`;
+    recordStepSqlByKeys[keys] = sql;
+  }
+  return sql;
+}
+
+/**
+ * The journal part of recordStep's parameters, for each own enumerable key (the keys
+ * `Object.assign` copies). Undefined when the update cannot be said that way: a value JSON
+ * leaves out (its key must go), or `__proto__` (which `Object.assign` treats as the prototype).
+ */
+function recordStepParams(journal: Record<string, unknown>): { keys: number; params: unknown[] } | undefined {
+  const keys = Object.keys(journal);
+  const params: unknown[] = [];
+  for (const key of keys) {
+    if (key === '__proto__') return undefined;
+    const value = JSON.stringify(journal[key]) as string | undefined;
+    if (value === undefined) return undefined;
+    // A quoted path label is read as a JSON string, so any key (dots, quotes, backslashes) is exact.
+    const name = JSON.stringify(key);
+    if (keys.length === 1) {
+      const head = `${name}:`;
+      params.push(head, `$.${name}`, value, head, value, head, value);
+    } else {
+      params.push(`$.${name}`, value);
+    }
+  }
+  return { keys: keys.length, params };
 }
 
 function toComputer(r: Row): ImportedComputer {
@@ -803,13 +923,13 @@ function toEvent(r: Row): SiteEvent {
   return e;
 }
 
-function toJob(r: JobRow, journal?: Record<string, unknown>): Job {
+function toJob(r: JobRow): Job {
   const j: Job = {
     id: r.id,
     uuid: r.uuid,
     reason: r.reason,
     state: r.state,
-    journal: journal ?? JSON.parse(r.journal),
+    journal: JSON.parse(r.journal),
     attempts: r.attempts,
     fencingToken: r.fencing_token,
     createdAt: r.created_at,
@@ -897,7 +1017,7 @@ function validateDevicePatch(patch: Partial<Omit<DeviceRecord, 'uuid' | 'updated
   return out;
 }
 
-function validateEvent(e: NewSiteEvent, nowIso: string): Omit<SiteEvent, 'id'> {
+function validateEvent(e: NewSiteEvent, nowIso: string, share = false): Omit<SiteEvent, 'id'> {
   if (typeof e !== 'object' || e === null) throw new StoreInputError('event must be an object', 'event');
   const out: Omit<SiteEvent, 'id'> = {
     at: e.at === undefined ? nowIso : e.at,
@@ -919,8 +1039,44 @@ function validateEvent(e: NewSiteEvent, nowIso: string): Omit<SiteEvent, 'id'> {
     if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) {
       throw new StoreInputError('data must be an object', 'data');
     }
-    // Events never carry a secret: scrub secret-named keys even if a caller slipped one in.
-    out.data = redactSecrets(e.data);
+    // Events never carry a secret: scrub secret-named keys even if a caller slipped one in. Data
+    // that is only serialised (`share`) and has nothing to scrub is used as it is.
+    out.data = share && !needsRedaction(e.data, 0) ? e.data : redactSecrets(e.data);
   }
   return out;
+}
+
+const secretKeyCache = new Map<string, boolean>();
+
+function secretKey(k: string): boolean {
+  let hit = secretKeyCache.get(k);
+  if (hit === undefined) {
+    if (secretKeyCache.size >= 4096) secretKeyCache.clear();
+    hit = isSecretKey(k);
+    secretKeyCache.set(k, hit);
+  }
+  return hit;
+}
+
+/**
+ * Whether `redactSecrets` would change how `v` serialises: a secret-named key in a plain object
+ * or array at any depth, or a buffer, an error or a `toJSON` key there (it rewrites those). Deep
+ * nesting (a cycle, say) answers true, and the full redaction sorts it out. Class instances are
+ * not looked into, as `redactSecrets` leaves them alone too.
+ */
+function needsRedaction(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (depth > 32 || Buffer.isBuffer(v) || ArrayBuffer.isView(v) || v instanceof Error) return true;
+  if (Array.isArray(v)) {
+    if ((v as { toJSON?: unknown }).toJSON !== undefined) return true;
+    for (const x of v) if (needsRedaction(x, depth + 1)) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k === 'toJSON' || secretKey(k) || needsRedaction(o[k], depth + 1)) return true;
+  }
+  return false;
 }

@@ -255,14 +255,16 @@ export interface SiteStore {
   renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void>; // StaleLeaseError
   /**
    * Journals a completed step (and its non-secret output), and/or records the current step.
+   * Each key of `journal` replaces that key's entry whole (a shallow merge, as `Object.assign`).
    * `events` are appended in the same transaction (a worker stores a step's events with its
-   * journal entry: one write per step).
+   * journal entry: one write per step). Returns nothing, so the write never reads the journal
+   * back; `getJob` does.
    */
   recordStep(
     jobId: number,
     fencingToken: number,
     update: { step?: string; journal?: Record<string, unknown>; events?: NewSiteEvent[] },
-  ): Promise<Job>; // StaleLeaseError
+  ): Promise<void>; // StaleLeaseError
   /** Ends the job and clears its lease; `events` are appended in the same transaction. */
   finishJob(
     jobId: number,

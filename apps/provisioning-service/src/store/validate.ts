@@ -18,6 +18,8 @@ export function isDeviceUuid(v: string): boolean {
 
 /** Lower-cases a UUID (the canonical form `@oobkit/hello` decodes) or throws `StoreInputError`. */
 export function normalizeUuid(v: unknown, field = 'uuid', index?: number): DeviceUuid {
+  // Most UUIDs arrive canonical already (the flow passes the store's own back): one test, no copy.
+  if (typeof v === 'string' && UUID.test(v)) return v;
   if (typeof v !== 'string' || !isDeviceUuid(v)) {
     throw new StoreInputError(`${field} must be a UUID like 8-4-4-4-12 hex digits`, field, index);
   }
