@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createCertificateAuthority, createSelfSignedCertificate, loadCertificateAuthority } from './ca.js';
 import { SERVER_AUTH_OID } from './constants.js';
 import { createRsaKeyCache } from './keys.js';
+import { encodePem } from './pem.js';
 import { ExtendedKeyUsageExtension } from './x509.js';
 
 const keys = createRsaKeyCache({ keysPerSize: 3 });
@@ -41,7 +42,10 @@ describe('certificate authority', () => {
     })
       .export({ type: 'spki', format: 'pem' })
       .toString();
-    for (const publicKey of [pair.publicKey, spkiPem]) {
+    const pkcs1Pem = createPublicKey(spkiPem).export({ type: 'pkcs1', format: 'pem' }).toString();
+    // A certificate PEM carries the key too (read through OpenSSL's own PEM reader).
+    const carrier = await ca.issue({ commonName: 'carrier', publicKey: spkiPem });
+    for (const publicKey of [pair.publicKey, spkiPem, pkcs1Pem, carrier.certPem]) {
       const cert = await ca.issue({
         commonName: 'AMT device 42',
         publicKey,
@@ -53,9 +57,12 @@ describe('certificate authority', () => {
       // "AMT device 42" is not a DNS name: no SAN.
       expect(new NodeX509(cert.der).subjectAltName).toBeUndefined();
     }
-    await expect(ca.issue({ commonName: 'x', publicKey: 'not a key' })).rejects.toMatchObject({
-      code: 'PCERT_KEY_INVALID',
-    });
+    const junk = encodePem(Buffer.from('3003020101', 'hex'), 'PUBLIC KEY');
+    for (const bad of ['not a key', junk]) {
+      await expect(ca.issue({ commonName: 'x', publicKey: bad })).rejects.toMatchObject({
+        code: 'PCERT_KEY_INVALID',
+      });
+    }
     await expect(ca.issue({ commonName: '' })).rejects.toMatchObject({ code: 'PCERT_OPTION_INVALID' });
     await expect(ca.issue({ commonName: 'x', days: 0 })).rejects.toMatchObject({
       code: 'PCERT_OPTION_INVALID',

@@ -6,7 +6,7 @@ import { certificateFacts } from './facts.js';
 import { issueCertificate, serialNumber } from './issue.js';
 import { checkKeyBits, freshRsaKeys, pkcs8Pem, type RsaKeySource } from './keys.js';
 import { createLeafIssuer, type LeafIssuer } from './leaf.js';
-import { decodePemCertificates, encodePem } from './pem.js';
+import { decodePem, decodePemCertificates, encodePem } from './pem.js';
 import { X509Certificate } from './x509.js';
 
 /** A certificate with its encodings (and its private key when this package generated it). */
@@ -62,6 +62,19 @@ function checkDays(days: unknown, fallback: number): number {
   return d;
 }
 
+/**
+ * SPKI DER from a PEM public key. OpenSSL's PEM reader tries decoder after decoder (~0.35 ms for
+ * an RSA key); reading the block here and handing OpenSSL the DER with its type is ~20x cheaper.
+ * Other PEM (a certificate, a private key) still goes through OpenSSL's reader.
+ */
+function spkiFromPem(pem: string): Buffer {
+  const blocks = decodePem(pem);
+  const only = blocks.length === 1 ? blocks[0] : undefined;
+  const type = only?.label === 'PUBLIC KEY' ? 'spki' : only?.label === 'RSA PUBLIC KEY' ? 'pkcs1' : undefined;
+  const key = only && type ? createPublicKey({ key: only.der, format: 'der', type }) : createPublicKey(pem);
+  return key.export({ type: 'spki', format: 'der' });
+}
+
 async function subjectKeyOf(
   publicKey: webcrypto.CryptoKey | string | undefined,
   keyBits: number | undefined,
@@ -72,11 +85,7 @@ async function subjectKeyOf(
     return { spki: createPublicKey(privateKey).export({ type: 'spki', format: 'der' }), privateKey };
   }
   try {
-    if (typeof publicKey === 'string') {
-      return {
-        spki: createPublicKey({ key: publicKey, format: 'pem' }).export({ type: 'spki', format: 'der' }),
-      };
-    }
+    if (typeof publicKey === 'string') return { spki: spkiFromPem(publicKey) };
     return { spki: Buffer.from(await webcrypto.subtle.exportKey('spki', publicKey)) };
   } catch (cause) {
     throw new ProvisioningCertError(

@@ -23,7 +23,11 @@ export class Redactor {
 
   data<T>(value: T): T {
     if (this.#secrets.size === 0) return value;
-    return JSON.parse(this.text(JSON.stringify(value))) as T;
+    const json = JSON.stringify(value);
+    if (json === undefined) return value;
+    const redacted = this.text(json);
+    // Nothing to hide (the usual case): the value as it is, without a parse.
+    return redacted === json ? value : (JSON.parse(redacted) as T);
   }
 }
 

@@ -120,6 +120,12 @@ async function workerMain(): Promise<void> {
   });
 }
 
+// The runner (tsx) turns on source-mapped stack traces for the whole process; the service and
+// the simulator run from plain JS in production, where building a stack trace (undici makes an
+// error for every `Connection: close`) costs no source-map lookups. Measure them that way, on
+// both sides, floor included.
+process.setSourceMapsEnabled(false);
+
 if (!isMainThread && (workerData as { role?: string } | undefined)?.role === 'provisioning-bench') {
   await workerMain();
 }
