@@ -44,6 +44,7 @@ export {
 } from './names.js';
 export { decodePem, encodePem, type PemBlock } from './pem.js';
 export { type CreatePfxOptions, createPfx, loadPfx } from './pfx.js';
+export { pkcs1FromRsaSpki, rsaSpkiFromPkcs1 } from './rsa-spki.js';
 export {
   type ProvisioningSelection,
   type SelectionReason,

@@ -1,5 +1,6 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { SoapClient } from '@oobkit/amt-soap';
+import { encodePem, rsaSpkiFromPkcs1 } from '@oobkit/provisioning-cert';
 import {
   amt,
   cim,
@@ -42,14 +43,11 @@ function createWsmanStage1(ws: WsmanClient): Stage1Driver {
         const keyId = keyPair.selectors.InstanceID;
         if (!keyId) throw new Error('GenerateKeyPair returned a reference without InstanceID');
         const pair = await amt.publicPrivateKeyPair.get(ws, { InstanceID: keyId });
-        // DERKey is a PKCS#1 RSAPublicKey; the CA takes SPKI.
-        const publicKeyPem = createPublicKey({
-          key: Buffer.from(pair.DERKey ?? '', 'base64'),
-          format: 'der',
-          type: 'pkcs1',
-        })
-          .export({ type: 'spki', format: 'pem' })
-          .toString();
+        // DERKey is a PKCS#1 RSAPublicKey (checked here); the CA takes SPKI.
+        const publicKeyPem = encodePem(
+          rsaSpkiFromPkcs1(Buffer.from(pair.DERKey ?? '', 'base64')),
+          'PUBLIC KEY',
+        );
         const issued = await issue({ publicKeyPem });
         const cert = await amt.publicKeyManagement.addCertificate(
           ws,
