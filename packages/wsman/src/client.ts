@@ -148,26 +148,8 @@ export class WsmanClient {
       discard(res.body);
       throw new WsmanBodyTooLargeError(this.maxBodyBytes);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        const buf = chunk as Buffer;
-        size += buf.length;
-        if (size > this.maxBodyBytes) {
-          discard(res.body);
-          throw new WsmanBodyTooLargeError(this.maxBodyBytes);
-        }
-        chunks.push(buf);
-      }
-    } catch (err) {
-      if (err instanceof WsmanError) throw err;
-      throw new WsmanTransportError(`reading the answer from ${this.origin} failed`, { cause: err });
-    }
-    return {
-      status: res.statusCode,
-      body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
-    };
+    const body = await readCapped(res.body, this.maxBodyBytes, this.origin);
+    return { status: res.statusCode, body };
   }
 
   /**
@@ -382,6 +364,33 @@ export class WsmanClient {
 }
 
 // Stops reading an answer we will not use; the connection is dropped rather than drained.
+/**
+ * The whole body, refusing more than `max` bytes as they arrive. Plain stream events: an async
+ * iterator costs a promise per chunk, and answers are usually one or two chunks.
+ */
+function readCapped(body: Dispatcher.ResponseData['body'], max: number, origin: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        body.off('data', onData);
+        discard(body);
+        reject(new WsmanBodyTooLargeError(max));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    body.on('data', onData);
+    body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    body.once('error', (err) => {
+      if (size > max) return;
+      reject(new WsmanTransportError(`reading the answer from ${origin} failed`, { cause: err }));
+    });
+  });
+}
+
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -327,6 +329,27 @@ describe('WsmanClient over HTTP on loopback', () => {
     const err = await c.get(GS).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WsmanTransportError);
     expect((err as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('a connection dropped in the middle of the answer is WsmanTransportError', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/soap+xml', 'content-length': '1000' });
+      res.write('<?xml version="1.0"?><a:Envelope');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const c = new WsmanClient({ dispatcher: agent, origin: `http://127.0.0.1:${port}` });
+      const err = await c.get(GS).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WsmanTransportError);
+      expect((err as Error).message).toMatch(/reading the answer/);
+      expect((err as Error).cause).toBeInstanceOf(Error);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('identify: vendor, version, profiles', async () => {
