@@ -3,16 +3,20 @@ import {
   createPublicKey,
   generateKeyPairSync,
   X509Certificate as NodeX509,
+  verify,
 } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CertificateAuthority, createCertificateAuthority, loadCertificateAuthority } from './ca.js';
 import { SERVER_AUTH_OID } from './constants.js';
+import { readElement } from './der.js';
+import { ProvisioningCertError } from './errors.js';
 import { issueCertificate, serialNumber } from './issue.js';
 import { createRsaKeyCache, spkiDer } from './keys.js';
 import { createLeafIssuer, type LeafIssuer, type LeafSpec } from './leaf.js';
 import {
   AuthorityKeyIdentifierExtension,
+  Name,
   SubjectAlternativeNameExtension,
   SubjectKeyIdentifierExtension,
   X509Certificate,
@@ -24,6 +28,18 @@ const deviceSpki = spkiDer(generateKeyPairSync('ec', { namedCurve: 'P-256' }).pr
 let ca: CertificateAuthority;
 let fast: LeafIssuer;
 let deviceRsaSpki: Buffer;
+/** Device keys of other shapes: EC P-384, Ed25519, RSA-PSS with parameters in the SPKI. */
+const otherSpkis = [
+  spkiDer(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey),
+  spkiDer(generateKeyPairSync('ed25519').privateKey),
+  spkiDer(
+    generateKeyPairSync('rsa-pss', {
+      modulusLength: 1024,
+      hashAlgorithm: 'sha256',
+      mgf1HashAlgorithm: 'sha256',
+    }).privateKey,
+  ),
+];
 
 beforeAll(async () => {
   ca = await createCertificateAuthority({ commonName: 'leaf spec CA', keys });
@@ -64,23 +80,115 @@ function spec(over: Partial<LeafSpec>): LeafSpec {
 
 describe('fast leaf issuer', () => {
   it('encodes byte-for-byte what the @peculiar/x509 generator does (RSA signatures are deterministic)', async () => {
-    const cases: LeafSpec[] = [
-      spec({}),
-      spec({ dnsNames: [], extendedKeyUsages: [SERVER_AUTH_OID, '1.3.6.1.5.5.7.3.2'] }),
-      spec({ dnsNames: ['a.example.com', '*.b.example.com', 'c'] }),
+    const cases: Array<[string, LeafSpec]> = [
+      ['defaults', spec({})],
+      ['no SAN, two EKUs', spec({ dnsNames: [], extendedKeyUsages: [SERVER_AUTH_OID, '1.3.6.1.5.5.7.3.2'] })],
+      ['three SANs', spec({ dnsNames: ['a.example.com', '*.b.example.com', 'c'] })],
+      [
+        'four EKUs, one with arcs past 2^53',
+        spec({
+          extendedKeyUsages: [
+            SERVER_AUTH_OID,
+            '1.3.6.1.5.5.7.3.2',
+            '2.16.840.1.113741.1.2.3',
+            '2.999.18446744073709551616',
+          ],
+        }),
+      ],
       // From 2050 on the validity switches to GeneralizedTime (RFC 5280 §4.1.2.5).
-      spec({ notAfter: new Date(Date.UTC(2126, 5, 1, 0, 0, 0, 1)) }),
+      ['GeneralizedTime notAfter', spec({ notAfter: new Date(Date.UTC(2126, 5, 1, 0, 0, 0, 1)) })],
+      [
+        'last UTCTime second, first GeneralizedTime second',
+        spec({ notBefore: new Date('2049-12-31T23:59:59.999Z'), notAfter: new Date('2050-01-01T00:00:00Z') }),
+      ],
+      ['earliest UTCTime year', spec({ notBefore: new Date('1950-01-01T00:00:00Z') })],
       // Not a PrintableString: the name goes out as UTF8String.
-      spec({ commonName: 'AMT device_42 — café', dnsNames: [] }),
+      ['UTF8String CN', spec({ commonName: 'AMT device_42 — café', dnsNames: [] })],
+      ['PrintableString CN, every punctuation it has', spec({ commonName: "Amt (42) +,-./:=? 'x'" })],
+      ['non-BMP CN', spec({ commonName: 'amt \u{1f600} \u{10ffff}' })],
+      // 200 characters: the name, RDN and attribute lengths need the long form (0x81 xx).
+      [
+        'long CN and SANs',
+        spec({
+          commonName: `${'a'.repeat(60)}.`.repeat(3) + 'b'.repeat(17),
+          dnsNames: ['x'.repeat(300), 'y'.repeat(253)],
+        }),
+      ],
+      // > 64 KiB of SANs: three length octets (0x83) on the certificate, TBS and extensions.
+      [
+        'SANs past 64 KiB',
+        spec({ dnsNames: Array.from({ length: 280 }, (_, i) => `${i}.${'d'.repeat(240)}`) }),
+      ],
       // A non-RSA device key: the SKI hashes whatever the BIT STRING holds.
-      spec({ spki: deviceSpki }),
+      ['EC P-256 key', spec({ spki: deviceSpki })],
+      ...otherSpkis.map((spki, i): [string, LeafSpec] => [`other key ${i}`, spec({ spki })]),
+      // serialNumber() sets 0x40 and clears 0x80 on the first octet: 16 octets, no sign octet.
+      ['serialNumber() top octet 0x40', spec({ serialHex: `40${'00'.repeat(15)}` })],
+      ['serialNumber() top octet 0x7f', spec({ serialHex: `7f${'ff'.repeat(15)}` })],
+      // Outside what serialNumber() makes, both encoders keep the INTEGER minimal and positive.
+      ['serial with the top bit set', spec({ serialHex: 'ff'.repeat(16) })],
+      ['serial with leading zero octets', spec({ serialHex: '000080' })],
+      ['20-octet serial', spec({ serialHex: '7f'.repeat(20) })],
     ];
-    for (const c of cases) {
+    for (const [name, c] of cases) {
       const der = await fast(c);
-      expect(der.toString('hex')).toBe((await reference(c)).toString('hex'));
-      expect(new NodeX509(der).verify(new NodeX509(Buffer.from(ca.certificate.rawData)).publicKey)).toBe(
-        true,
+      expect(der.toString('hex'), name).toBe((await reference(c)).toString('hex'));
+      expect(
+        new NodeX509(der).verify(new NodeX509(Buffer.from(ca.certificate.rawData)).publicKey),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('writes multi-byte DER lengths for long names and SAN lists', async () => {
+    const big = await fast(
+      spec({ dnsNames: Array.from({ length: 280 }, (_, i) => `${i}.${'d'.repeat(240)}`) }),
+    );
+    expect(big.subarray(0, 2).toString('hex')).toBe('3083');
+    expect(big.readUIntBE(2, 3)).toBe(big.length - 5);
+    const cn = 'n'.repeat(200);
+    const der = await fast(spec({ commonName: cn }));
+    // SEQUENCE { SET { SEQUENCE { OID, PrintableString } } }, each length in the long form.
+    const subject = `3081d6 3181d3 3081d0 0603550403 1381c8${Buffer.from(cn).toString('hex')}`.replace(
+      / /g,
+      '',
+    );
+    expect(der.toString('hex')).toContain(subject);
+  });
+
+  it('chooses PrintableString or UTF8String for the CN exactly as @peculiar/x509 Name does', async () => {
+    const cases: Array<[string, number]> = [
+      ['amt-0001.corp.example.com', 0x13],
+      ["A-Z a-z 0-9 '()+,-./:=?", 0x13],
+      // Outside PrintableString's set (X.680 §41.4): '_', '*', '@', '&', non-ASCII, controls.
+      ['amt_0001.corp.example.com', 0x0c],
+      ['*.corp.example.com', 0x0c],
+      ['admin@example.com', 0x0c],
+      ['R&D', 0x0c],
+      ['café', 0x0c],
+      ['tab\there', 0x0c],
+    ];
+    for (const [cn, tag] of cases) {
+      const der = await fast(spec({ commonName: cn }));
+      const name = Buffer.from(new Name([{ CN: [cn] }]).toArrayBuffer());
+      const value = Buffer.from(cn, tag === 0x13 ? 'latin1' : 'utf8');
+      expect(name.subarray(name.length - value.length - 2).toString('hex'), cn).toBe(
+        Buffer.concat([Buffer.from([tag, value.length]), value]).toString('hex'),
       );
+      expect(der.includes(name), cn).toBe(true);
+    }
+  });
+
+  it('gives names that @peculiar/x509 reads specially the same bytes or the same error', async () => {
+    const outcome = (p: Promise<Buffer>) =>
+      p.then(
+        (der) => der.toString('hex'),
+        (err: unknown) => `error: ${String(err)}`,
+      );
+    // '#' is hex DER, '"' quotes, '\\' escapes; a lone surrogate has no UTF-8.
+    for (const commonName of ['#0c03616d74', '#zz', 'a "quoted" name', 'a\\,b', 'x\ud800y', '"amt"']) {
+      const c = spec({ commonName });
+      expect(await outcome(fast(c)), commonName).toBe(await outcome(reference(c)));
     }
   });
 
@@ -128,6 +236,161 @@ describe('fast leaf issuer', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('matches the generator for any serial, validity and device key', async () => {
+    // Serials as serialNumber() makes them, and any other positive ones up to 20 octets.
+    const serial = fc.oneof(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => {
+        b[0] = ((b[0] ?? 0) & 0x7f) | 0x40;
+        return Buffer.from(b).toString('hex');
+      }),
+      fc
+        .uint8Array({ minLength: 1, maxLength: 20 })
+        .filter((b) => b.some((x) => x !== 0) && !(b.length === 20 && (b[0] as number) >= 0x80))
+        .map((b) => Buffer.from(b).toString('hex')),
+    );
+    const instant = fc
+      .integer({ min: Date.UTC(1950, 0, 1), max: Date.UTC(2200, 0, 1) })
+      .map((t) => new Date(t));
+    const printable = fc.string({
+      unit: fc.constantFrom(..."Az09 '()+,-./:=?"),
+      minLength: 1,
+      maxLength: 80,
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        serial,
+        instant,
+        instant,
+        fc.constantFrom(deviceRsaSpki, deviceSpki, ...otherSpkis),
+        fc.oneof(printable, fc.string({ unit: 'binary', minLength: 1, maxLength: 80 })),
+        async (serialHex, notBefore, notAfter, spki, commonName) => {
+          const c = spec({ serialHex, notBefore, notAfter, spki, commonName, dnsNames: [commonName] });
+          expect((await fast(c)).toString('hex')).toBe((await reference(c)).toString('hex'));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses a subject key that is not a DER SubjectPublicKeyInfo with PCERT_KEY_INVALID', async () => {
+    const good = deviceRsaSpki;
+    const indefinite = Buffer.concat([Buffer.from([0x30, 0x80]), good.subarray(4), Buffer.from([0, 0])]);
+    // The BIT STRING's unused-bits octet sits right after its header, 19 octets before the key.
+    const bitsAt = good.indexOf(Buffer.from('0382010f00', 'hex'));
+    expect(bitsAt).toBeGreaterThan(0);
+    const unusedBits = Buffer.from(good);
+    unusedBits[bitsAt + 4] = 1;
+    const noOid = Buffer.from(good);
+    noOid[6] = 0x04;
+    // rsaEncryption's OID content is octets 8..16: a subidentifier may not start with 0x80 nor
+    // the last one be left open (X.690 §8.19.2).
+    expect(good.subarray(6, 17).toString('hex')).toBe('06092a864886f70d010101');
+    const oidPadded = Buffer.from(good);
+    oidPadded[9] = 0x80;
+    const oidOpen = Buffer.from(good);
+    oidOpen[16] = 0x81;
+    const bad: Array<[string, Uint8Array]> = [
+      ['empty', new Uint8Array(0)],
+      ['text', Buffer.from('-----BEGIN PUBLIC KEY-----')],
+      ['trailing octet', Buffer.concat([good, Buffer.from([0])])],
+      ['BER indefinite length', indefinite],
+      ['unused bits in the key', unusedBits],
+      ['algorithm without an OID', noOid],
+      ['OID subidentifier starting 0x80', oidPadded],
+      ['OID ending mid-subidentifier', oidOpen],
+      ['a private key (PKCS#8)', createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'der' })],
+      ['a certificate', Buffer.from(ca.certificate.rawData)],
+      ['not bytes', 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A' as unknown as Uint8Array],
+      ...Array.from({ length: good.length }, (_, n): [string, Uint8Array] => [
+        `cut at ${n}`,
+        good.subarray(0, n),
+      ]),
+    ];
+    for (const [what, spki] of bad) {
+      const err = await fast(spec({ spki })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, what).toBeInstanceOf(ProvisioningCertError);
+      expect((err as ProvisioningCertError).code, what).toBe('PCERT_KEY_INVALID');
+    }
+  });
+
+  it('gives any bytes as subject key a certificate or PCERT_KEY_INVALID, nothing else', async () => {
+    const caPublic = createPublicKey(createPrivateKey(ca.keyPem));
+    let issued = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 80 }),
+          // Flip one octet of a real key: often still a well-formed SPKI at the DER level.
+          fc.tuple(fc.nat(deviceSpki.length - 1), fc.integer({ min: 1, max: 255 })).map(([at, x]) => {
+            const b = Buffer.from(deviceSpki);
+            b[at] = (b[at] as number) ^ x;
+            return b;
+          }),
+        ),
+        async (spki) => {
+          const c = spec({ spki });
+          const out = await fast(c).then(
+            (der) => der,
+            (e: unknown) => e,
+          );
+          if (!Buffer.isBuffer(out)) {
+            expect(out).toBeInstanceOf(ProvisioningCertError);
+            expect((out as ProvisioningCertError).code).toBe('PCERT_KEY_INVALID');
+            return;
+          }
+          issued++;
+          // Embedded verbatim, the TBS signed by the CA, and what the generator makes when it
+          // takes the key too (it decodes the key, OpenSSL need not).
+          expect(out.includes(Buffer.from(spki))).toBe(true);
+          const cert = readElement(out, 0);
+          const tbs = readElement(out, cert.contentStart, cert.end);
+          const sigAlg = readElement(out, tbs.end, cert.end);
+          const sig = readElement(out, sigAlg.end, cert.end);
+          expect(
+            verify(
+              'sha256',
+              out.subarray(tbs.start, tbs.end),
+              caPublic,
+              out.subarray(sig.contentStart + 1, sig.end),
+            ),
+          ).toBe(true);
+          const ref = await reference(c).then(
+            (der) => der.toString('hex'),
+            () => undefined,
+          );
+          if (ref !== undefined) expect(out.toString('hex')).toBe(ref);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    expect(issued).toBeGreaterThan(0);
+  });
+
+  it('refuses serials and dates it cannot encode with PCERT_OPTION_INVALID', async () => {
+    const bad: Array<[string, Partial<LeafSpec>]> = [
+      ['empty serial', { serialHex: '' }],
+      ['zero serial', { serialHex: '0000' }],
+      ['odd hex digits', { serialHex: '401' }],
+      ['not hex', { serialHex: '40zz' }],
+      ['21-octet serial', { serialHex: '7f'.repeat(21) }],
+      ['20 octets plus a sign octet', { serialHex: 'ff'.repeat(20) }],
+      ['before 1950 (no UTCTime)', { notBefore: new Date('1949-12-31T23:59:59Z') }],
+      ['after 9999', { notAfter: new Date(Date.UTC(10_000, 0, 1)) }],
+      ['invalid date', { notAfter: new Date(Number.NaN) }],
+    ];
+    for (const [what, over] of bad) {
+      const err = await fast(spec(over)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, what).toBeInstanceOf(ProvisioningCertError);
+      expect((err as ProvisioningCertError).code, what).toBe('PCERT_OPTION_INVALID');
+    }
   });
 
   it('is used only for RSA CA keys', () => {
