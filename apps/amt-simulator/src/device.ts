@@ -206,7 +206,8 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    // One chunk (the usual WS-Man request) needs no copy.
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     req.on('error', () => resolve(undefined));
   });
 }
@@ -739,7 +740,9 @@ class Device extends EventEmitter implements SimulatedDevice {
       return;
     }
     res.setHeader('Server', this.serverHeader);
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
     const body = await readBody(req);
     if (body === undefined) {
       res.statusCode = 413;
@@ -923,14 +926,15 @@ class Device extends EventEmitter implements SimulatedDevice {
   }
 
   private finish(res: ServerResponse, call: ParsedCall, reply: Reply, username: string | undefined): void {
-    this.emitEvent({
+    const event: DeviceEvent = {
       type: 'request',
       at: this.now(),
       protocol: call.protocol,
       name: call.name,
       status: reply.status,
-      ...(username === undefined ? {} : { username }),
-    });
+    };
+    if (username !== undefined) event.username = username;
+    this.emitEvent(event);
     this.send(res, reply);
   }
 }
