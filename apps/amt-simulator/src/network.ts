@@ -68,9 +68,17 @@ export function tlsOptions(personality: Personality): {
   ciphers: string;
   secureOptions: number;
   sessionIdContext: string;
+  ca: string[];
 } {
   // No session tickets: every setup connection must present (and have checked) its chain.
-  const session = { secureOptions: constants.SSL_OP_NO_TICKET, sessionIdContext: 'amt-simulator' };
+  // No CA store either: Node completes a peer chain that stops short of its root from the
+  // context's store (system roots, NODE_EXTRA_CA_CERTS), while AMT judges only the certificates
+  // the client sent. `ca: []` leaves the store empty.
+  const session = {
+    secureOptions: constants.SSL_OP_NO_TICKET,
+    sessionIdContext: 'amt-simulator',
+    ca: [] as string[],
+  };
   return personality === 'legacy'
     ? { minVersion: 'TLSv1', maxVersion: 'TLSv1.2', ciphers: LEGACY_CIPHERS, ...session }
     : { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: `${DEFAULT_CIPHERS}:@SECLEVEL=0`, ...session };

@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ConnectionOptions, connect } from 'node:tls';
 import {
   BROKEN_CHAIN_KINDS,
   type BrokenChainKind,
   type ChainFailureCode,
+  createSelfSignedCertificate,
   type ProvisioningChain,
   thumbprint,
 } from '@oobkit/provisioning-cert';
@@ -110,6 +115,44 @@ describe('the provisioning chain is checked in the TLS handshake', () => {
     const { event } = await handshake(d, pki.chain);
     expect(event.failures.map((f) => f.code)).toContain('NAME_OUTSIDE_SUFFIX');
   });
+});
+
+describe('only the certificates the client sent count', () => {
+  it('a chain without its root is refused even when Node could complete it (NODE_EXTRA_CA_CERTS)', async () => {
+    const pki = await testPki();
+    const chain = await pki.broken('missing-root');
+    const server = await createSelfSignedCertificate({ commonName: 'control.local' });
+    const dir = await mkdtemp(join(tmpdir(), 'amt-sim-root-'));
+    try {
+      await writeFile(join(dir, 'root.pem'), pki.root.pem);
+      await writeFile(
+        join(dir, 'input.json'),
+        JSON.stringify({
+          certPem: chain.certPem,
+          keyPem: chain.keyPem,
+          serverCertPem: server.certPem,
+          serverKeyPem: server.keyPem,
+          rootSha256: pki.rootHashes.sha256.toString('hex'),
+          domain: DOMAIN,
+        }),
+      );
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', join(__dirname, 'fixtures', 'missing-root-child.ts'), join(dir, 'input.json')],
+          { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'root.pem') }, timeout: 30_000 },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        );
+      });
+      const result = JSON.parse(out) as { plainLength: number; ok: boolean; codes: string[] };
+      // The control proves the root was in Node's store: a default server sees 3 certificates.
+      expect(result.plainLength).toBe(3);
+      expect(result.ok).toBe(false);
+      expect(result.codes).toContain('CHAIN_NO_ROOT');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
 
 describe('TLS versions by personality', () => {
