@@ -324,17 +324,12 @@ class DigestFlow {
   }
 }
 
-/** Handler of one HTTP exchange in a flow: forwards everything except a 401 it answers. */
-class DigestAttempt implements Dispatcher.DispatchHandler {
-  private outcome: undefined | NonceEntry | DigestError;
-
-  constructor(
-    private readonly flow: DigestFlow,
-    private readonly kind: AttemptKind,
-  ) {}
+/** Hands every callback of an exchange to `inner` unchanged; subclasses step in where needed. */
+class Forwarding implements Dispatcher.DispatchHandler {
+  constructor(protected readonly inner: Dispatcher.DispatchHandler) {}
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.flow.handler.onRequestStart?.(controller, context);
+    this.inner.onRequestStart?.(controller, context);
   }
 
   onRequestUpgrade(
@@ -343,10 +338,46 @@ class DigestAttempt implements Dispatcher.DispatchHandler {
     headers: Record<string, string | string[] | undefined>,
     socket: Duplex,
   ): void {
-    this.flow.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
+    this.inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
   }
 
   onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+    statusMessage?: string,
+  ): void {
+    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.inner.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(
+    controller: Dispatcher.DispatchController,
+    trailers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.inner.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    this.inner.onResponseError?.(controller, error);
+  }
+}
+
+/** Handler of one HTTP exchange in a flow: forwards everything except a 401 it answers. */
+class DigestAttempt extends Forwarding {
+  private outcome: undefined | NonceEntry | DigestError;
+
+  constructor(
+    private readonly flow: DigestFlow,
+    private readonly kind: AttemptKind,
+  ) {
+    super(flow.handler);
+  }
+
+  override onResponseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
@@ -362,25 +393,21 @@ class DigestAttempt implements Dispatcher.DispatchHandler {
     } else if (this.kind !== 'bare') {
       this.flow.onAuthenticated(headers);
     }
-    this.flow.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.outcome === undefined) this.flow.handler.onResponseData?.(controller, chunk);
+  override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.outcome === undefined) this.inner.onResponseData?.(controller, chunk);
   }
 
-  onResponseEnd(
+  override onResponseEnd(
     controller: Dispatcher.DispatchController,
     trailers: Record<string, string | string[] | undefined>,
   ): void {
     const outcome = this.outcome;
-    if (outcome === undefined) this.flow.handler.onResponseEnd?.(controller, trailers);
-    else if (outcome instanceof DigestError) this.flow.handler.onResponseError?.(controller, outcome);
+    if (outcome === undefined) this.inner.onResponseEnd?.(controller, trailers);
+    else if (outcome instanceof DigestError) this.inner.onResponseError?.(controller, outcome);
     else this.flow.retry(controller, outcome);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.flow.handler.onResponseError?.(controller, error);
   }
 }
 
@@ -388,49 +415,23 @@ class DigestAttempt implements Dispatcher.DispatchHandler {
  * Forwards a request without credentials untouched, remembering the digest challenge of a 401
  * so the origin's next request with credentials can answer it at once.
  */
-class ChallengeObserver implements Dispatcher.DispatchHandler {
+class ChallengeObserver extends Forwarding {
   constructor(
-    private readonly handler: Dispatcher.DispatchHandler,
+    handler: Dispatcher.DispatchHandler,
     private readonly shared: Shared,
     private readonly key: string,
-  ) {}
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.handler.onRequestStart?.(controller, context);
+  ) {
+    super(handler);
   }
 
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-    socket: Duplex,
-  ): void {
-    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(
+  override onResponseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
     statusMessage?: string,
   ): void {
     if (statusCode === 401) this.learn(headers);
-    this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.handler.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(
-    controller: Dispatcher.DispatchController,
-    trailers: Record<string, string | string[] | undefined>,
-  ): void {
-    this.handler.onResponseEnd?.(controller, trailers);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.handler.onResponseError?.(controller, error);
+    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 
   private learn(headers: Record<string, string | string[] | undefined>): void {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { WsmanBodyTooLargeError, WsmanError, WsmanParseError } from './errors.js';
 import { parseWsmanResponse } from './parse.js';
@@ -469,5 +470,136 @@ describe('element names that are Object.prototype members', () => {
       expect(() => parseWsmanResponse(doc)).toThrow(WsmanParseError);
     }
     expect(({} as Record<string, unknown>).HostName).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Differential: whatever this parser accepts, a conforming XML parser (saxes) accepts too; and a
+// well-formed envelope saxes accepts, this parser reads (within its stated limits).
+
+function saxesAccepts(doc: string): boolean {
+  const p = new SaxesParser({ xmlns: false });
+  let ok = true;
+  let roots = 0;
+  let depth = 0;
+  p.on('error', () => {
+    ok = false;
+  });
+  p.on('opentag', () => {
+    if (depth === 0) roots++;
+    depth++;
+  });
+  p.on('closetag', () => {
+    depth--;
+  });
+  try {
+    p.write(doc).close();
+  } catch {
+    return false;
+  }
+  return ok && roots === 1;
+}
+
+// The fuzz samples above, plus one with a declaration, comments, a PI, CDATA and an attribute.
+const DIFF_SAMPLES = [
+  ...SAMPLES,
+  `<?xml version="1.0"?>\n<!-- c --><a:Envelope xmlns:a="${SOAP}"><a:Header/><a:Body><g:X a='1'><g:A><![CDATA[q]]>&#x41;<?p?></g:A><g:B/></g:X></a:Body></a:Envelope>\n`,
+];
+
+const piece = fc.oneof(
+  fc.constantFrom(
+    '<',
+    '>',
+    '&',
+    '/',
+    '"',
+    "'",
+    '=',
+    ' ',
+    '\n',
+    '<!--',
+    '-->',
+    '--',
+    '<![CDATA[',
+    ']]>',
+    '<?',
+    '?>',
+    '<?xml?>',
+    '<x>',
+    '</x>',
+    '<x/>',
+    '</a:Body>',
+    '<a:Body>',
+    '&amp;',
+    '&#0;',
+    '&#x41;',
+    '&lt',
+    'a="1"',
+    ':',
+    '\u0001',
+    '\uFFFE',
+  ),
+  fc.string({ maxLength: 5 }),
+);
+const edit = fc.oneof(
+  fc.record({ at: fc.nat(), del: fc.integer({ min: 0, max: 12 }), ins: piece }),
+  fc.record({ at: fc.nat(), del: fc.constant(0), ins: fc.constant('') }),
+);
+
+function apply(doc: string, edits: Array<{ at: number; del: number; ins: string }>): string {
+  let d = doc;
+  for (const e of edits) {
+    const at = e.at % (d.length + 1);
+    d = d.slice(0, at) + e.ins + d.slice(at + e.del);
+  }
+  return d;
+}
+
+function ours(doc: string): boolean {
+  try {
+    parseWsmanResponse(doc);
+    return true;
+  } catch (err) {
+    if (!(err instanceof WsmanError)) throw err;
+    return false;
+  }
+}
+
+describe('differential against saxes (a conforming XML parser)', () => {
+  it('every mutated envelope this parser accepts is well-formed XML', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...DIFF_SAMPLES),
+        fc.array(edit, { minLength: 1, maxLength: 3 }),
+        (doc, edits) => {
+          const d = apply(doc, edits);
+          if (ours(d)) expect(saxesAccepts(d), d).toBe(true);
+        },
+      ),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('every mutated envelope saxes accepts is read here (root Envelope, one Body, no DOCTYPE)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...DIFF_SAMPLES),
+        fc.array(edit, { minLength: 1, maxLength: 3 }),
+        (doc, edits) => {
+          const d = apply(doc, edits);
+          if (!saxesAccepts(d)) return;
+          // What this parser refuses on purpose, beyond well-formedness.
+          const envelope =
+            /^(\uFEFF)?(<\?[\s\S]*?\?>|<!--[\s\S]*?-->|\s)*<([A-Za-z_][\w.-]*:)?Envelope[\s>/]/.test(d);
+          const body = /<([A-Za-z_][\w.-]*:)?Body[\s>/]/.test(d);
+          const names = /<\/?([\w.-]+:)?(__proto__|constructor|prototype)[\s>/]/.test(d);
+          // saxes lets a PI target run into `?` (`<?x?y …?>`); XML 1.0 wants space or `?>` there.
+          const brokenPi = /<\?[A-Za-z_:][\w.:-]*(?![\s\w.:-]|\?>)/.test(d);
+          if (!envelope || !body || names || brokenPi) return;
+          expect(ours(d), d).toBe(true);
+        },
+      ),
+      { numRuns: 4000 },
+    );
   });
 });
