@@ -1,41 +1,12 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { amtDigestPassword } from '@oobkit/http-digest';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Firmware } from './firmware.js';
-import { keyMaterialFrom, poolFromKeys } from './keypool.js';
-import { profileFor } from './personality.js';
+import { SPEC_REALM, specFirmware } from './spec-firmware.js';
 import { REMOTE_TLS_ID } from './state.js';
 import { PT } from './status.js';
 
-const REALM = 'Digest:0123456789ABCDEF0123456789ABCDEF';
-const pool = poolFromKeys([keyMaterialFrom(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)]);
-
-function firmware(opts: { wireless?: boolean; personality?: 'legacy' | 'modern' } = {}) {
-  const profile = profileFor(opts.personality ?? 'modern');
-  return new Firmware(
-    {
-      uuid: '00000000-0000-4000-8000-000000000000',
-      profile,
-      realm: REALM,
-      dnsSuffix: 'example.test',
-      platform: 'desktop',
-      wireless: opts.wireless ?? false,
-      pid: 'ABCD1234',
-      macAddress: '02-00-00-00-00-01',
-      wifiMacAddress: '02-00-00-00-00-02',
-    },
-    {
-      realm: REALM,
-      mebxPassword: 'admin',
-      mebxChanged: false,
-      customHashes: [],
-      platform: 'desktop',
-      kerberosAes: true,
-    },
-    async () => pool,
-  );
-}
+const REALM = SPEC_REALM;
+const firmware = specFirmware;
 
 const digest = (user: string, pw: string) => amtDigestPassword(user, REALM, pw).base64;
 const ha1Hex = (user: string, realm: string, pw: string) => amtDigestPassword(user, realm, pw).hex;

@@ -1,41 +1,15 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { buildGetRequest, resourceUriFor } from '@oobkit/wsman';
 import { describe, expect, it } from 'vitest';
-import { Firmware } from './firmware.js';
-import { keyMaterialFrom, poolFromKeys } from './keypool.js';
+import type { Firmware } from './firmware.js';
 import { profileFor } from './personality.js';
 import type { CallContext } from './protocol.js';
+import { SPEC_REALM, SPEC_UUID, specFirmware } from './spec-firmware.js';
 import { parseWsman } from './wsman.js';
 
-const REALM = 'Digest:0123456789ABCDEF0123456789ABCDEF';
-const UUID = '00000000-0000-4000-8000-000000000000';
+const REALM = SPEC_REALM;
+const UUID = SPEC_UUID;
+const firmware = () => specFirmware();
 const profile = profileFor('modern');
-const pool = poolFromKeys([keyMaterialFrom(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey)]);
-
-function firmware(): Firmware {
-  return new Firmware(
-    {
-      uuid: UUID,
-      profile,
-      realm: REALM,
-      dnsSuffix: 'example.test',
-      platform: 'desktop',
-      wireless: false,
-      pid: 'ABCD1234',
-      macAddress: '02-00-00-00-00-01',
-      wifiMacAddress: '02-00-00-00-00-02',
-    },
-    {
-      realm: REALM,
-      mebxPassword: 'admin',
-      mebxChanged: false,
-      customHashes: [],
-      platform: 'desktop',
-      kerberosAes: true,
-    },
-    async () => pool,
-  );
-}
 
 /** The instance's properties in the order the Get response writes them. */
 async function getProperties(fw: Firmware, className: string): Promise<Array<[string, string]>> {
