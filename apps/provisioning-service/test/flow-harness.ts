@@ -28,6 +28,7 @@ import { rootHashesHex } from '../src/demo.js';
 import type { Directory } from '../src/directory/index.js';
 import type { JobFinished } from '../src/flow/pool.js';
 import type { FlowCheckpoint } from '../src/flow/run.js';
+import type { TransportStats } from '../src/flow/session.js';
 import { createLogger } from '../src/log.js';
 import { staticKeyProvider } from '../src/secrets/index.js';
 import { type HelloScreened, type RunningService, startService } from '../src/service.js';
@@ -180,6 +181,8 @@ export interface SiteOptions {
   chains?: Array<{ name: string; certPem: string; keyPem: string; enabled?: boolean }>;
   directory?: Directory;
   ca?: CertificateAuthority;
+  /** Counts the service's TLS handshakes and HTTP requests to devices. */
+  stats?: TransportStats;
 
   noDefaultChain?: boolean;
 }
@@ -257,6 +260,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<Site> {
       logger: createLogger({ level: 'debug', destination: log.stream }),
       ...(checkpoint ? { checkpoint } : {}),
       ...(pollMs !== undefined ? { pollMs } : {}),
+      ...(opts.stats ? { stats: opts.stats } : {}),
     });
     instances.push(s);
     s.on('job-finished', (e) => bus.emit('job-finished', e));
