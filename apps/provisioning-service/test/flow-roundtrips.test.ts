@@ -2,7 +2,8 @@
  * The round-trip budget of a provisioning, in TLS handshakes (AMT answers every 401 with
  * `Connection: close`, and a handshake costs the ME far more than a request): the probe's
  * connection, one setup session, and one connection after CommitChanges. A wrong credential
- * costs exactly one more (its refused answer), never a bare try on top.
+ * costs exactly one more (its refused answer), never a bare try on top. And no read the flow
+ * already has is repeated.
  */
 import { generateAmtPassword } from '@oobkit/http-digest';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,12 @@ describe('round trips per provisioning', () => {
         true,
       ]);
       expect(events.filter((e) => e.type === 'auth' && !e.ok)).toEqual([]);
+      // AMT_GeneralSettings is read by the two logins (before and after the commit) only: the
+      // host-name and ping changes reuse what the login just read.
+      const calls = events.flatMap((e) => (e.type === 'request' ? [e.name] : []));
+      expect(calls.filter((n) => n === 'AMT_GeneralSettings.Get')).toHaveLength(2);
+      // (host and domain names always change; ping only when the factory value differs)
+      expect(calls.filter((n) => n === 'AMT_GeneralSettings.Put').length).toBeGreaterThanOrEqual(1);
     } finally {
       await site.close();
     }

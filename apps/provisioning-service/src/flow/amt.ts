@@ -21,7 +21,16 @@ function returnValueOf(err: unknown): number | undefined {
   return typeof rv === 'number' ? rv : undefined;
 }
 
-function createWsmanStage1(ws: WsmanClient): Stage1Driver {
+type GeneralSettings = Awaited<ReturnType<typeof amt.generalSettings.get>>;
+
+/**
+ * AMT_GeneralSettings for a read-modify-Put: the instance the login just read (once), else a
+ * fresh Get. The login Gets it anyway, and nothing the flow does between a login and the next
+ * change of these settings (clock, directory, ACLs) touches them: one round trip less each time.
+ */
+type GeneralSettingsSource = () => Promise<GeneralSettings>;
+
+function createWsmanStage1(ws: WsmanClient, general: GeneralSettingsSource): Stage1Driver {
   return {
     protocol: 'wsman',
     async setClock(now) {
@@ -30,7 +39,7 @@ function createWsmanStage1(ws: WsmanClient): Stage1Driver {
       await amt.timeSynchronization.setHighAccuracyTimeSynch(ws, Ta0, t, t);
     },
     async setNetworkNames(hostName, domainName) {
-      const g = await amt.generalSettings.get(ws);
+      const g = await general();
       if (g.HostName === hostName && g.DomainName === domainName) return;
       await amt.generalSettings.put(ws, { ...g, HostName: hostName, DomainName: domainName });
     },
@@ -103,7 +112,7 @@ function createSoapStage1(soap: SoapClient): Stage1Driver {
   };
 }
 
-function createStage2(ws: WsmanClient, firmware: FirmwareInfo): Stage2Driver {
+function createStage2(ws: WsmanClient, firmware: FirmwareInfo, general: GeneralSettingsSource): Stage2Driver {
   return {
     async replaceUserAcls(entries: UserAclEntryInput[]) {
       let removed = 0;
@@ -128,7 +137,7 @@ function createStage2(ws: WsmanClient, firmware: FirmwareInfo): Stage2Driver {
       return { removed, added: entries.length };
     },
     async setPing(enabled) {
-      const g = await amt.generalSettings.get(ws);
+      const g = await general();
       if (g.PingResponseEnabled === enabled) return;
       await amt.generalSettings.put(ws, { ...g, PingResponseEnabled: enabled });
     },
@@ -247,6 +256,12 @@ export function createAmtDevice(
   const soap =
     info.stage1 === 'soap' ? new SoapClient({ dispatcher: conn.dispatcher, origin: conn.origin }) : undefined;
   let realm: string | undefined;
+  let lastRead: GeneralSettings | undefined;
+  const general: GeneralSettingsSource = async () => {
+    const g = lastRead;
+    lastRead = undefined;
+    return g ?? amt.generalSettings.get(ws);
+  };
   return {
     async checkLogin() {
       if (soap) {
@@ -254,7 +269,8 @@ export function createAmtDevice(
         await soap.securityAdministration.getCoreVersion();
         return;
       }
-      realm = (await amt.generalSettings.get(ws)).DigestRealm ?? realm;
+      lastRead = await amt.generalSettings.get(ws);
+      realm = lastRead.DigestRealm ?? realm;
     },
     async provisioningState() {
       const n = soap
@@ -273,7 +289,7 @@ export function createAmtDevice(
       if (soap) await soap.securityAdministration.unprovision(1);
       else await amt.setupAndConfiguration.unprovision(ws, 1);
     },
-    stage1: soap ? createSoapStage1(soap) : createWsmanStage1(ws),
-    stage2: createStage2(ws, info.firmware),
+    stage1: soap ? createSoapStage1(soap) : createWsmanStage1(ws, general),
+    stage2: createStage2(ws, info.firmware, general),
   };
 }
