@@ -9,6 +9,7 @@
  * server on different threads. Also printed: per-device job time and heap per in-flight job.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
@@ -51,7 +52,20 @@ type Request =
   | { id: number; cmd: 'fleet'; count: number; helloPort: number; sha256: string; uuids: string[] }
   | { id: number; cmd: 'hellos'; fleet: number }
   | { id: number; cmd: 'listen'; certPem: string; keyPem: string }
+  | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'stop' };
+
+/**
+ * CPU time of the calling thread in ns (Linux: /proc/thread-self/schedstat), or undefined where
+ * that file does not exist. Node 20 has no per-thread CPU clock of its own.
+ */
+function threadCpuNs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}
 
 // ------------------------------------------------------------------ worker thread (devices, floor)
 
@@ -108,6 +122,8 @@ async function workerMain(): Promise<void> {
           closers.push(() => new Promise((resolve) => server.close(() => resolve())));
           const addr = server.address();
           port.postMessage({ id: msg.id, port: typeof addr === 'object' && addr ? addr.port : 0 });
+        } else if (msg.cmd === 'cpu') {
+          port.postMessage({ id: msg.id, ns: threadCpuNs() });
         } else if (msg.cmd === 'stop') {
           await Promise.all(fleets.map((f) => f.stop()));
           for (const c of closers) await c();
@@ -417,19 +433,48 @@ export async function comparisons(): Promise<Comparison[]> {
     return DEVICES;
   };
 
+  // Thread CPU per device over the timed batches of each side: where the time goes, every run.
+  const cpu = {
+    subject: { main: 0, worker: 0, devices: 0 },
+    floor: { main: 0, worker: 0, devices: 0 },
+  };
+  const accounted = (side: keyof typeof cpu, batch: () => Promise<number>) => async () => {
+    const m0 = threadCpuNs();
+    const w0 = (await call<{ ns?: number }>({ cmd: 'cpu' })).ns;
+    const n = await batch();
+    const m1 = threadCpuNs();
+    const w1 = (await call<{ ns?: number }>({ cmd: 'cpu' })).ns;
+    if (m0 !== undefined && m1 !== undefined && w0 !== undefined && w1 !== undefined) {
+      cpu[side].main += m1 - m0;
+      cpu[side].worker += w1 - w0;
+      cpu[side].devices += n;
+    }
+    return n;
+  };
+  cleanups.push(async () => {
+    const per = (ns: number, n: number) => (n > 0 ? (ns / 1e6 / n).toFixed(1) : '?');
+    const s = cpu.subject;
+    const f = cpu.floor;
+    if (s.devices > 0 && f.devices > 0) {
+      notes.push(
+        `  thread CPU per device (all batches of each side): service main ${per(s.main, s.devices)} ms, simulated devices ${per(s.worker, s.devices)} ms; floor client ${per(f.main, f.devices)} ms, floor server ${per(f.worker, f.devices)} ms`,
+      );
+    }
+  });
+
   return [
     {
       title: `fleet provisioning, ${DEVICES} AMT 16 devices, ${WORKERS} workers (hello → report, every step) vs the same TLS handshakes and HTTPS round trips to a trivial server`,
       unit: 'device',
       goal: 0.7,
-      baseline: { name: 'floor (TLS + HTTPS only)', batch: floorBatch },
+      baseline: { name: 'floor (TLS + HTTPS only)', batch: accounted('floor', floorBatch) },
       subject: {
         name: 'oobkit provisioning service',
-        batch: async () => {
+        batch: accounted('subject', async () => {
           const fleet = fleets.shift() ?? (await newFleet(DEVICES, service.helloAddress.port));
           await provision(service, fleet);
           return DEVICES;
-        },
+        }),
       },
     },
   ];
