@@ -56,6 +56,15 @@ export interface FirmwareFacts {
   wifiMacAddress: string;
 }
 
+/** What AddUserAclEntryEx / UpdateUserAclEntryEx carry (a digest user or a Kerberos SID). */
+export interface AclInput {
+  username?: string;
+  digestPasswordB64?: string;
+  kerberosSid?: string;
+  accessPermission: number;
+  realms: number[];
+}
+
 export interface Result<T = Record<string, never>> {
   status: number;
   value?: T;
@@ -463,13 +472,7 @@ export class Firmware {
     return this.d.userAcls.find((u) => u.handle === handle);
   }
 
-  addUserAclEntryEx(p: {
-    username?: string;
-    digestPasswordB64?: string;
-    kerberosSid?: string;
-    accessPermission: number;
-    realms: number[];
-  }): Result<{ handle: number }> {
+  addUserAclEntryEx(p: AclInput): Result<{ handle: number }> {
     const check = this.checkAclInput(p, undefined);
     if (check !== PT.SUCCESS) return fail(check);
     let handle = 0;
@@ -480,16 +483,7 @@ export class Firmware {
     return ok({ handle });
   }
 
-  updateUserAclEntryEx(
-    handle: number,
-    p: {
-      username?: string;
-      digestPasswordB64?: string;
-      kerberosSid?: string;
-      accessPermission: number;
-      realms: number[];
-    },
-  ): Result {
+  updateUserAclEntryEx(handle: number, p: AclInput): Result {
     const existing = this.userAcl(handle);
     if (!existing) return fail(PT.INVALID_HANDLE);
     if (existing.system) return fail(PT.NOT_PERMITTED);
@@ -502,16 +496,7 @@ export class Firmware {
     return ok({});
   }
 
-  private aclEntry(
-    handle: number,
-    p: {
-      username?: string;
-      digestPasswordB64?: string;
-      kerberosSid?: string;
-      accessPermission: number;
-      realms: number[];
-    },
-  ): AclEntry {
+  private aclEntry(handle: number, p: AclInput): AclEntry {
     const ha1 = p.digestPasswordB64 === undefined ? undefined : decodeDigest(p.digestPasswordB64);
     return {
       handle,
@@ -523,16 +508,7 @@ export class Firmware {
     };
   }
 
-  private checkAclInput(
-    p: {
-      username?: string;
-      digestPasswordB64?: string;
-      kerberosSid?: string;
-      accessPermission: number;
-      realms: number[];
-    },
-    self: number | undefined,
-  ): number {
+  private checkAclInput(p: AclInput, self: number | undefined): number {
     const digest = p.username !== undefined;
     const kerberos = p.kerberosSid !== undefined;
     if (digest === kerberos) return PT.INVALID_PARAMETER;
