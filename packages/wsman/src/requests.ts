@@ -120,22 +120,32 @@ export function buildDeleteRequest(resourceUri: string, o: RequestOptions = {}):
   return build(OPEN, ACTIONS.DELETE, ACTIONS.DELETE, resourceUri, o, '<s:Body/>');
 }
 
+/** Put or Create: the whole instance, written in the order of its properties, as `h:<className>`. */
+function instanceRequest(
+  action: string,
+  resourceUri: string,
+  instance: object,
+  o: RequestOptions & { className?: string },
+): BuiltRequest {
+  const cls = o.className ?? classNameOf(resourceUri);
+  checkName(cls, 'class');
+  return build(
+    OPEN,
+    action,
+    action,
+    resourceUri,
+    o,
+    classElement(cls, resourceUri, writeProperties('h', instance, P)),
+  );
+}
+
 /** Put: the whole instance, written in the order of its properties, as `h:<className>`. */
 export function buildPutRequest(
   resourceUri: string,
   instance: object,
   o: RequestOptions & { className?: string } = {},
 ): BuiltRequest {
-  const cls = o.className ?? classNameOf(resourceUri);
-  checkName(cls, 'class');
-  return build(
-    OPEN,
-    ACTIONS.PUT,
-    ACTIONS.PUT,
-    resourceUri,
-    o,
-    classElement(cls, resourceUri, writeProperties('h', instance, P)),
-  );
+  return instanceRequest(ACTIONS.PUT, resourceUri, instance, o);
 }
 
 export function buildCreateRequest(
@@ -143,16 +153,7 @@ export function buildCreateRequest(
   instance: object,
   o: RequestOptions & { className?: string } = {},
 ): BuiltRequest {
-  const cls = o.className ?? classNameOf(resourceUri);
-  checkName(cls, 'class');
-  return build(
-    OPEN,
-    ACTIONS.CREATE,
-    ACTIONS.CREATE,
-    resourceUri,
-    o,
-    classElement(cls, resourceUri, writeProperties('h', instance, P)),
-  );
+  return instanceRequest(ACTIONS.CREATE, resourceUri, instance, o);
 }
 
 /** Invoke: Action `<resourceUri>/<method>`, body `h:<method>_INPUT` with the input in its order. */
