@@ -3,7 +3,7 @@ import { assertKeyMatchesLeaf, privateKeyFromPem } from './chain.js';
 import { SERVER_AUTH_OID } from './constants.js';
 import { ProvisioningCertError } from './errors.js';
 import { certificateFacts } from './facts.js';
-import { issueCertificate, serialNumber } from './issue.js';
+import { type IssueSpec, issueCertificate, serialNumber } from './issue.js';
 import { checkKeyBits, freshRsaKeys, pkcs8Pem, type RsaKeySource } from './keys.js';
 import { createLeafIssuer, type LeafIssuer } from './leaf.js';
 import { decodePem, decodePemCertificates, encodePem } from './pem.js';
@@ -178,6 +178,25 @@ function authority(certificate: X509Certificate, key: KeyObject, keys: RsaKeySou
   };
 }
 
+/** A self-signed SHA-256 certificate for `key`, backdated a little, valid `days`. */
+function selfSigned(
+  commonName: string,
+  key: KeyObject,
+  days: number,
+  extra: Pick<IssueSpec, 'ca' | 'extendedKeyUsages' | 'dnsNames'>,
+): Promise<X509Certificate> {
+  const now = Date.now();
+  return issueCertificate({
+    subject: [{ CN: [commonName] }],
+    subjectKey: key,
+    selfKey: key,
+    hash: 'SHA-256',
+    notBefore: new Date(now - BACKDATE),
+    notAfter: new Date(now + days * DAY),
+    ...extra,
+  });
+}
+
 /**
  * A small self-signed CA (RSA, SHA-256) — the built-in `CertificateAuthority` of the service, which
  * issues each AMT device its TLS server certificate.
@@ -192,16 +211,7 @@ export async function createCertificateAuthority(opts?: {
   const days = checkDays(opts?.days, 3650);
   const keys = opts?.keys ?? freshRsaKeys;
   const key = await keys.rsaKey(checkKeyBits(opts?.keyBits ?? 2048), 0);
-  const now = Date.now();
-  const certificate = await issueCertificate({
-    subject: [{ CN: [commonName] }],
-    subjectKey: key,
-    selfKey: key,
-    hash: 'SHA-256',
-    notBefore: new Date(now - BACKDATE),
-    notAfter: new Date(now + days * DAY),
-    ca: true,
-  });
+  const certificate = await selfSigned(commonName, key, days, { ca: true });
   return authority(certificate, key, keys);
 }
 
@@ -231,14 +241,7 @@ export async function createSelfSignedCertificate(opts: {
   const commonName = checkCommonName(opts?.commonName);
   const days = checkDays(opts.days, 365);
   const key = await (opts.keys ?? freshRsaKeys).rsaKey(checkKeyBits(opts.keyBits ?? 2048), 0);
-  const now = Date.now();
-  const certificate = await issueCertificate({
-    subject: [{ CN: [commonName] }],
-    subjectKey: key,
-    selfKey: key,
-    hash: 'SHA-256',
-    notBefore: new Date(now - BACKDATE),
-    notAfter: new Date(now + days * DAY),
+  const certificate = await selfSigned(commonName, key, days, {
     extendedKeyUsages: [SERVER_AUTH_OID],
     dnsNames: opts.dnsNames ?? (DNS_NAME.test(commonName) ? [commonName] : []),
   });
