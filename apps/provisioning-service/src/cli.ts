@@ -10,13 +10,14 @@ import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
 import { openSqliteStore } from './store/sqlite.js';
-import type {
-  DeviceRecord,
-  DeviceStatus,
-  ImportedComputer,
-  ProvisioningSettings,
-  SiteEvent,
-  SiteStore,
+import {
+  DEVICE_STATUSES,
+  type DeviceRecord,
+  type DeviceStatus,
+  type ImportedComputer,
+  type ProvisioningSettings,
+  type SiteEvent,
+  type SiteStore,
 } from './store/types.js';
 import { validateComputer } from './store/validate.js';
 
@@ -158,16 +159,7 @@ program
 program
   .command('devices')
   .description('list devices and their provisioning status')
-  .addOption(
-    new Option('--status <status>', 'only devices in this status').choices([
-      'discovered',
-      'queued',
-      'provisioning',
-      'provisioned',
-      'failed',
-      'unprovisioned',
-    ]),
-  )
+  .addOption(new Option('--status <status>', 'only devices in this status').choices(DEVICE_STATUSES))
   .option('--json', 'print JSON')
   .action(async (o: { status?: DeviceStatus; json?: boolean }, cmd: Command) => {
     await withBackend(cmd, 'read', async (b) => {

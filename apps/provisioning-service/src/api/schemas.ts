@@ -4,6 +4,8 @@
  * OpenAPI document. Only keywords common to JSON Schema draft-07 and OpenAPI 3.1 are used.
  */
 
+import { DEVICE_STATUSES } from '../store/types.js';
+
 export type JsonSchema = Record<string, unknown>;
 
 const str = (min: number, max: number, extra: JsonSchema = {}): JsonSchema => ({
@@ -233,7 +235,7 @@ const lastError = obj({ code: { type: 'string' }, message: { type: 'string' }, s
 
 const deviceStatus = {
   type: 'string',
-  enum: ['discovered', 'queued', 'provisioning', 'provisioned', 'failed', 'unprovisioned'],
+  enum: [...DEVICE_STATUSES],
 };
 
 const deviceProps = {

@@ -21,6 +21,7 @@ import {
 } from './settings.js';
 import {
   type AmtCredential,
+  DEVICE_STATUSES,
   type DeviceRecord,
   type DeviceSecret,
   type DeviceStatus,
@@ -58,14 +59,6 @@ export interface SqliteStoreOptions {
   generatePassword?: () => string;
 }
 
-const DEVICE_STATUSES: readonly DeviceStatus[] = [
-  'discovered',
-  'queued',
-  'provisioning',
-  'provisioned',
-  'failed',
-  'unprovisioned',
-];
 const EVENT_LEVELS: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
 const JOB_REASONS: readonly JobReason[] = ['hello', 'manual', 'retry', 'unprovision', 'in-band'];
 const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];

@@ -98,13 +98,17 @@ export interface StoredProvisioningCertificate {
   createdAt: string;
 }
 
-export type DeviceStatus =
-  | 'discovered' // a hello arrived, nothing done yet
-  | 'queued'
-  | 'provisioning'
-  | 'provisioned'
-  | 'failed'
-  | 'unprovisioned';
+/** Every device status, in lifecycle order (`discovered`: a hello arrived, nothing done yet). */
+export const DEVICE_STATUSES = [
+  'discovered',
+  'queued',
+  'provisioning',
+  'provisioned',
+  'failed',
+  'unprovisioned',
+] as const;
+
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
 /** What the site knows of one AMT device (flow A.9 "report"). */
 export interface DeviceRecord {
