@@ -5,11 +5,17 @@
 import type { WsmanClient } from '../client.js';
 import { WsmanInvalidArgumentError, WsmanUnexpectedResponseError } from '../errors.js';
 import { AMT_URI_BASE, CIM_URI_BASE } from '../namespaces.js';
-import { ADD_WIFI_SETTINGS_RETURN_VALUES, REQUEST_STATE_CHANGE_RETURN_VALUES } from '../pt-status.js';
+import { ADD_WIFI_SETTINGS_RETURN_VALUES } from '../pt-status.js';
 import { orderProperties, type TypedProperties } from '../schema.js';
 import { type EndpointReference, embeddedInstance, endpointReference, type Selectors } from '../values.js';
 import { WIFI_ENDPOINT_SETTINGS, type WiFiEndpointSettings } from './cim.js';
-import { defineClass, instanceOps, invokeMethod, SERVICE_PROPERTIES } from './common.js';
+import {
+  defineClass,
+  instanceOps,
+  invokeMethod,
+  REQUEST_STATE_CHANGE,
+  SERVICE_PROPERTIES,
+} from './common.js';
 
 // --- AMT_GeneralSettings ---------------------------------------------------------------------
 
@@ -555,11 +561,7 @@ export const REDIRECTION_SERVICE = defineClass(
   {
     keys: ['Name'],
     methods: {
-      RequestStateChange: {
-        input: { RequestedState: 'number' },
-        output: {},
-        returnValueNames: REQUEST_STATE_CHANGE_RETURN_VALUES,
-      },
+      RequestStateChange: REQUEST_STATE_CHANGE,
     },
   },
 );
@@ -572,18 +574,17 @@ const redirection = {
   },
   /** Turns SOL and IDE redirection on or off (the state only; ListenerEnabled is a Put). */
   async setFeatures(client: WsmanClient, features: { sol: boolean; ider: boolean }): Promise<void> {
-    return redirection.requestStateChange(client, 32768 + (features.ider ? 1 : 0) + (features.sol ? 2 : 0));
+    return redirection.requestStateChange(
+      client,
+      REDIRECTION_STATE.NONE + (features.ider ? 1 : 0) + (features.sol ? 2 : 0),
+    );
   },
 };
 
 export const WEB_UI_SERVICE = defineClass('AMT_WebUIService', SERVICE_PROPERTIES, {
   keys: ['Name'],
   methods: {
-    RequestStateChange: {
-      input: { RequestedState: 'number' },
-      output: {},
-      returnValueNames: REQUEST_STATE_CHANGE_RETURN_VALUES,
-    },
+    RequestStateChange: REQUEST_STATE_CHANGE,
   },
 });
 export interface AmtWebUIService extends TypedProperties<typeof WEB_UI_SERVICE.properties> {}

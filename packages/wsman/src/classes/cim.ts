@@ -1,9 +1,8 @@
 /** Typed bindings of the CIM_ classes the provisioning flows use (amt-protocol.md §5, §10). */
 import type { WsmanClient } from '../client.js';
-import { REQUEST_STATE_CHANGE_RETURN_VALUES } from '../pt-status.js';
 import type { TypedProperties } from '../schema.js';
 import type { EndpointReference, Selectors } from '../values.js';
-import { defineClass, instanceOps, invokeMethod } from './common.js';
+import { defineClass, instanceOps, invokeMethod, REQUEST_STATE_CHANGE } from './common.js';
 
 /** CIM_WiFiEndpointSettings.AuthenticationMethod (§10). */
 export const WIFI_AUTHENTICATION_METHOD = {
@@ -78,11 +77,7 @@ export const WIFI_PORT = defineClass(
   {
     keys: ['CreationClassName', 'DeviceID', 'SystemCreationClassName', 'SystemName'],
     methods: {
-      RequestStateChange: {
-        input: { RequestedState: 'number' },
-        output: {},
-        returnValueNames: REQUEST_STATE_CHANGE_RETURN_VALUES,
-      },
+      RequestStateChange: REQUEST_STATE_CHANGE,
     },
   },
 );

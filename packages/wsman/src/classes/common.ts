@@ -1,6 +1,7 @@
 import type { WsmanClient } from '../client.js';
 import { WsmanInvalidArgumentError } from '../errors.js';
 import { resourceUriFor } from '../namespaces.js';
+import { REQUEST_STATE_CHANGE_RETURN_VALUES } from '../pt-status.js';
 import {
   type ClassSchema,
   decodeProperties,
@@ -12,6 +13,13 @@ import {
 import type { Selectors, WsmanItem } from '../values.js';
 
 /** Properties every CIM service instance has (AMT's services are singletons). */
+/** CIM's RequestStateChange(RequestedState), as AMT's services and ports implement it. */
+export const REQUEST_STATE_CHANGE = {
+  input: { RequestedState: 'number' },
+  output: {},
+  returnValueNames: REQUEST_STATE_CHANGE_RETURN_VALUES,
+} as const;
+
 export const SERVICE_PROPERTIES = {
   CreationClassName: 'string',
   ElementName: 'string',
