@@ -58,6 +58,28 @@ export async function batchOf(name: string, once: () => Promise<unknown>, ms = 1
   };
 }
 
+/**
+ * A batch of up to `count` calls of `one` with `concurrency` in flight, cut short at `deadlineMs`;
+ * it returns how many were issued (a stuck peer ends the round instead of hanging the run).
+ */
+export function concurrentBatch(
+  one: () => Promise<void>,
+  opts: { count: number; concurrency: number; deadlineMs: number },
+): () => Promise<number> {
+  return async () => {
+    const deadline = Date.now() + opts.deadlineMs;
+    let issued = 0;
+    const worker = async () => {
+      while (issued < opts.count && Date.now() < deadline) {
+        issued++;
+        await one();
+      }
+    };
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+    return issued;
+  };
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

@@ -10,7 +10,7 @@ import {
   type SoapServiceName,
 } from '@oobkit/amt-soap';
 import { Agent, type Dispatcher } from 'undici';
-import type { Comparison } from '../harness.js';
+import { type Comparison, concurrentBatch } from '../harness.js';
 
 // Legacy SOAP calls per second over loopback, against the floor: the same request and answer
 // bytes over the same HTTP stack, sent by plain undici (body drained, not parsed) to an empty
@@ -116,18 +116,11 @@ function startToolkitServer(): Promise<string> {
 
 /** Runs `one` REQUEST_BATCH times with CONCURRENCY in flight, cut short at the deadline. */
 function batch(one: () => Promise<void>): () => Promise<number> {
-  return async () => {
-    const deadline = Date.now() + BATCH_DEADLINE_MS;
-    let issued = 0;
-    const worker = async () => {
-      while (issued < REQUEST_BATCH && Date.now() < deadline) {
-        issued++;
-        await one();
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return issued;
-  };
+  return concurrentBatch(one, {
+    count: REQUEST_BATCH,
+    concurrency: CONCURRENCY,
+    deadlineMs: BATCH_DEADLINE_MS,
+  });
 }
 
 function floorBatch(c: Case, origin: string, agent: Agent): () => Promise<number> {

@@ -10,7 +10,7 @@ import {
   parseWwwAuthenticate,
 } from '@oobkit/http-digest';
 import { Agent, type Dispatcher } from 'undici';
-import type { Comparison } from '../harness.js';
+import { type Comparison, concurrentBatch } from '../harness.js';
 
 // Verifier throughput against the floor (the two MD5s any verifier must compute per request),
 // and the per-request cost of an authenticated undici request against a plain one to the same
@@ -112,28 +112,22 @@ async function startServer(verifier: DigestVerifier): Promise<string> {
 
 /** `REQUEST_BATCH` POSTs with `CONCURRENCY` in flight, cut short at the deadline; all must be 200. */
 function requestBatch(dispatcher: Dispatcher, origin: string, path: string): () => Promise<number> {
-  return async () => {
-    const deadline = Date.now() + BATCH_DEADLINE_MS;
-    let issued = 0;
-    const worker = async () => {
-      while (issued < REQUEST_BATCH && Date.now() < deadline) {
-        issued++;
-        const res = await dispatcher.request({
-          origin,
-          path,
-          method: 'POST',
-          headers: { 'content-type': 'application/soap+xml;charset=UTF-8' },
-          body: SOAP,
-          headersTimeout: BATCH_DEADLINE_MS,
-          bodyTimeout: BATCH_DEADLINE_MS,
-        });
-        await res.body.dump();
-        if (res.statusCode !== 200) throw new Error(`status ${res.statusCode} on ${path}`);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return issued;
-  };
+  return concurrentBatch(
+    async () => {
+      const res = await dispatcher.request({
+        origin,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/soap+xml;charset=UTF-8' },
+        body: SOAP,
+        headersTimeout: BATCH_DEADLINE_MS,
+        bodyTimeout: BATCH_DEADLINE_MS,
+      });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode} on ${path}`);
+    },
+    { count: REQUEST_BATCH, concurrency: CONCURRENCY, deadlineMs: BATCH_DEADLINE_MS },
+  );
 }
 
 export async function comparisons(): Promise<Comparison[]> {
