@@ -112,6 +112,34 @@ function originKey(origin: Dispatcher.DispatchOptions['origin']): string {
   return origin instanceof URL ? origin.origin : String(origin ?? '');
 }
 
+/**
+ * The challenge of a 401 this client would answer: the first Digest one whose algorithm and qop
+ * it implements, `'none'` when the 401 carries no Digest challenge, or why it cannot be answered.
+ */
+function challengeOf(
+  headers: Record<string, string | string[] | undefined>,
+): DigestChallenge | 'none' | DigestError {
+  const values = headerValues(headers['www-authenticate']);
+  const challenges: DigestChallenge[] = [];
+  let parseError: unknown;
+  for (const v of values) {
+    try {
+      challenges.push(...parseWwwAuthenticate(v));
+    } catch (err) {
+      // Only a broken Digest challenge matters; another scheme's syntax is not our business.
+      if (/digest/i.test(v)) parseError ??= err;
+    }
+  }
+  if (challenges.length === 0) return parseError instanceof DigestError ? parseError : 'none';
+  try {
+    const chosen = selectChallenge(challenges, values.join(', '));
+    selectQop(chosen);
+    return chosen;
+  } catch (err) {
+    return err as DigestError;
+  }
+}
+
 /** Makes `entry` the origin's newest cache entry, dropping the oldest origin past the bound. */
 function remember(shared: Shared, key: string, entry: NonceEntry): void {
   const { cache } = shared;
@@ -239,25 +267,9 @@ class DigestFlow {
     headers: Record<string, string | string[] | undefined>,
     kind: AttemptKind,
   ): 'pass' | NonceEntry | DigestError {
-    const values = headerValues(headers['www-authenticate']);
-    const challenges: DigestChallenge[] = [];
-    let parseError: unknown;
-    for (const v of values) {
-      try {
-        challenges.push(...parseWwwAuthenticate(v));
-      } catch (err) {
-        // Only a broken Digest challenge matters; another scheme's syntax is not our business.
-        if (/digest/i.test(v)) parseError ??= err;
-      }
-    }
-    if (challenges.length === 0) return parseError instanceof DigestError ? parseError : 'pass';
-    let chosen: DigestChallenge;
-    try {
-      chosen = selectChallenge(challenges, values.join(', '));
-      selectQop(chosen);
-    } catch (err) {
-      return err as DigestError;
-    }
+    const chosen = challengeOf(headers);
+    if (chosen === 'none') return 'pass';
+    if (chosen instanceof DigestError) return chosen;
     const previous = this.shared.cache.get(this.key);
     const entry: NonceEntry = { challenge: chosen, nc: 0, unanswered: this.shared.now() };
     // Only an answer to a challenge of this very request can prove the credentials wrong: a
@@ -435,17 +447,9 @@ class ChallengeObserver extends Forwarding {
   }
 
   private learn(headers: Record<string, string | string[] | undefined>): void {
-    const values = headerValues(headers['www-authenticate']);
-    let chosen: DigestChallenge;
-    try {
-      const challenges = values.flatMap((v) => parseWwwAuthenticate(v));
-      if (challenges.length === 0) return;
-      chosen = selectChallenge(challenges, values.join(', '));
-      selectQop(chosen);
-    } catch {
-      // Not ours to judge: the caller gets the 401 as it came.
-      return;
-    }
+    const chosen = challengeOf(headers);
+    // Nothing we could answer: the caller gets the 401 as it came, and nothing is remembered.
+    if (chosen === 'none' || chosen instanceof DigestError) return;
     const previous = this.shared.cache.get(this.key);
     const entry: NonceEntry = { challenge: chosen, nc: 0, unanswered: this.shared.now() };
     if (previous?.accepted !== undefined) entry.accepted = previous.accepted;
