@@ -170,6 +170,18 @@ describe('parseWsmanResponse: refusals', () => {
     }
   });
 
+  it('reads `<!DOCTYPE` inside a comment or CDATA as the text it is (found by the saxes differential)', () => {
+    const inComment = ok.replace('<a:Body>', '<!--<!DOCTYPE c --><a:Body>');
+    expect(parseWsmanResponse(inComment).body).toEqual({ HostName: 'h' });
+    const inCdata = ok.replace('>h<', '><![CDATA[<!DOCTYPE x>]]><');
+    expect(parseWsmanResponse(inCdata).body).toEqual({ HostName: '<!DOCTYPE x>' });
+    const inProlog = `<!--<!DOCTYPE-->${ok.replace('<?xml version="1.0" encoding="UTF-8"?>', '')}`;
+    expect(parseWsmanResponse(inProlog).body).toEqual({ HostName: 'h' });
+    // Markup that really is a DOCTYPE, anywhere, is still refused.
+    expect(() => parseWsmanResponse(ok.replace('<a:Body>', '<!DOCTYPE x><a:Body>'))).toThrow(WsmanParseError);
+    expect(() => parseWsmanResponse(`${ok}<!DOCTYPE x>`)).toThrow(/DOCTYPE/);
+  });
+
   it('refuses undeclared entity references', () => {
     expect(() => parseWsmanResponse(ok.replace('>h<', '>&nbsp;<'))).toThrow(WsmanParseError);
   });

@@ -325,6 +325,9 @@ class Reader {
       if (s.charCodeAt(this.pos) !== LT) fail('malformed XML: text outside the root element');
       const c = s.charCodeAt(this.pos + 1);
       if (c === QUESTION || (c === BANG && s.startsWith('<!--', this.pos))) this.markup();
+      // No DTDs at all: no entity expansion, no external entities, no surprises. (A DOCTYPE
+      // can only stand here, before the root; `<!DOCTYPE` inside a comment or CDATA is text.)
+      else if (s.startsWith('<!DOCTYPE', this.pos)) fail('DOCTYPE declarations are refused');
       else if (c === BANG) fail('malformed XML: unexpected markup declaration');
       else return true;
     }
@@ -401,8 +404,6 @@ function readPull(r: Reader, tag: StartTag): PullResult {
  * PullResponse body is read as items in document order (`parts.pull`) instead of an instance.
  */
 export function parseEnvelope(input: string, pull: boolean): EnvelopeParts {
-  // No DTDs at all: no entity expansion, no external entities, no surprises.
-  if (input.includes('<!DOCTYPE')) fail('DOCTYPE declarations are refused');
   let xml = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   // XML end-of-line handling: CRLF and lone CR become LF first (a `&#13;` reference survives).
   if (xml.includes('\r')) xml = xml.replace(/\r\n?/g, '\n');
