@@ -24,6 +24,14 @@ import {
 
 const keys = createRsaKeyCache({ keysPerSize: 2 });
 const deviceSpki = spkiDer(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+/** The P-256 device key with its algorithm parameters replaced by `paramsHex` (one element). */
+function spkiWithParams(paramsHex: string): Buffer {
+  const algorithm = Buffer.concat([Buffer.from('06072a8648ce3d0201', 'hex'), Buffer.from(paramsHex, 'hex')]);
+  const key = deviceSpki.subarray(deviceSpki.indexOf(Buffer.from('034200', 'hex')));
+  const alg = Buffer.concat([Buffer.from([0x30, algorithm.length]), algorithm]);
+  const body = Buffer.concat([alg, key]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
 
 let ca: CertificateAuthority;
 let fast: LeafIssuer;
@@ -291,7 +299,27 @@ describe('fast leaf issuer', () => {
     oidPadded[9] = 0x80;
     const oidOpen = Buffer.from(good);
     oidOpen[16] = 0x81;
+    // id-ecPublicKey with the P-256 curve OID as parameters: 3059 3013 0607<ecPublicKey>
+    // 0608<prime256v1> 0342…; the parameters must be DER too (found by the property below).
+    expect(deviceSpki.subarray(0, 26).toString('hex')).toBe(
+      '3059301306072a8648ce3d020106082a8648ce3d030107034200',
+    );
+    const ecWith = (at: number, octet: number) => {
+      const b = Buffer.from(deviceSpki);
+      b[at] = octet;
+      return b;
+    };
+    // The algorithm OID's length swallows the curve OID's header, leaving `03 01 07`: an empty
+    // BIT STRING claiming 7 unused bits (X.690 §8.6.2.3).
+    const emptyBitsParams = ecWith(5, 0x0e);
+    const curvePadded = ecWith(16, 0x80);
     const bad: Array<[string, Uint8Array]> = [
+      ['EC parameters: empty BIT STRING with unused bits', emptyBitsParams],
+      ['EC parameters: curve OID subidentifier starting 0x80', curvePadded],
+      ['EC parameters: a UTF8String, not an OID', ecWith(13, 0x0c)],
+      ['EC parameters: INTEGER not minimal', spkiWithParams('02020001')],
+      ['EC parameters: BOOLEAN neither 00 nor FF', spkiWithParams('010101')],
+      ['EC parameters: SEQUENCE holding a bad OID', spkiWithParams('3003060180')],
       ['empty', new Uint8Array(0)],
       ['text', Buffer.from('-----BEGIN PUBLIC KEY-----')],
       ['trailing octet', Buffer.concat([good, Buffer.from([0])])],
@@ -315,6 +343,20 @@ describe('fast leaf issuer', () => {
       );
       expect(err, what).toBeInstanceOf(ProvisioningCertError);
       expect((err as ProvisioningCertError).code, what).toBe('PCERT_KEY_INVALID');
+    }
+  });
+
+  it('takes DER parameters of the shapes real keys carry (NULL, OID, SEQUENCE, INTEGER, BOOLEAN, tagged)', async () => {
+    for (const params of [
+      '0500',
+      '06082a8648ce3d030107',
+      '3006020100020180',
+      '0101ff',
+      '3005a003020114',
+      '800100',
+    ]) {
+      const der = await fast(spec({ spki: spkiWithParams(params) }));
+      expect(der.includes(spkiWithParams(params)), params).toBe(true);
     }
   });
 

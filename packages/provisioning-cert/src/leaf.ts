@@ -3,6 +3,7 @@ import {
   bitString,
   boolean,
   type Der,
+  type DerElement,
   encode,
   explicit,
   implicit,
@@ -92,9 +93,51 @@ function isOidContent(content: Uint8Array): boolean {
 }
 
 /**
+ * Whether an element of the algorithm parameters is DER all the way down, for the types real
+ * keys carry there (NULL for RSA, a curve OID for EC, SEQUENCEs of INTEGERs and OIDs, the
+ * tagged fields of RSASSA-PSS). The key is embedded verbatim, so it must be what a decoder
+ * re-encodes unchanged: an OID subidentifier starting 0x80 (X.690 §8.19.2), an empty BIT STRING
+ * claiming unused bits (§8.6.2.3), a non-minimal INTEGER (§8.3.2) or a BOOLEAN other than
+ * 00/FF (§11.1) is refused, as is any other universal type.
+ */
+function isDerValue(bytes: Uint8Array, el: DerElement, depth: number): boolean {
+  const content = bytes.subarray(el.contentStart, el.end);
+  if (el.tag & 0x20) {
+    if (depth >= 8) return false;
+    for (let at = el.contentStart; at < el.end; ) {
+      const child = readElement(bytes, at, el.end);
+      if (!isDerValue(bytes, child, depth + 1)) return false;
+      at = child.end;
+    }
+    return true;
+  }
+  // Primitive context-specific (or application/private) values carry octets as they are.
+  if (el.tag & 0xc0) return true;
+  const [a = 0, b = 0] = content;
+  switch (el.tag) {
+    case TAG.NULL:
+      return content.length === 0;
+    case TAG.OID:
+      return isOidContent(content);
+    case TAG.BOOLEAN:
+      return content.length === 1 && (a === 0 || a === 0xff);
+    case TAG.INTEGER:
+      return content.length === 1 || !((a === 0 && b < 0x80) || (a === 0xff && b >= 0x80));
+    case TAG.BIT_STRING: {
+      if (content.length === 0 || a > 7 || (content.length === 1 && a !== 0)) return false;
+      return ((content[content.length - 1] as number) & ((1 << a) - 1)) === 0;
+    }
+    case TAG.OCTET_STRING:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
  * The subjectPublicKey bits of a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), checked enough to
  * embed it verbatim: one SEQUENCE filling the input, an AlgorithmIdentifier (OID, at most one
- * parameters element), a BIT STRING of whole octets.
+ * parameters element, DER throughout), a BIT STRING of whole octets.
  */
 function subjectPublicKeyOf(spki: Uint8Array): Uint8Array {
   try {
@@ -110,11 +153,11 @@ function subjectPublicKeyOf(spki: Uint8Array): Uint8Array {
     ) {
       throw new RangeError('algorithm OID malformed');
     }
-    if (
-      algorithmId.end < algorithm.end &&
-      readElement(spki, algorithmId.end, algorithm.end).end !== algorithm.end
-    ) {
-      throw new RangeError('algorithm parameters malformed');
+    if (algorithmId.end < algorithm.end) {
+      const parameters = readElement(spki, algorithmId.end, algorithm.end);
+      if (parameters.end !== algorithm.end || !isDerValue(spki, parameters, 0)) {
+        throw new RangeError('algorithm parameters malformed');
+      }
     }
     const key = readElement(spki, algorithm.end, outer.end);
     if (key.tag !== TAG.BIT_STRING || key.end !== outer.end || key.end === key.contentStart) {
