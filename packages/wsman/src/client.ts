@@ -157,14 +157,20 @@ export class WsmanClient {
    * a non-2xx status without one WsmanHttpError, a RelatesTo that does not match the MessageID
    * WsmanUnexpectedResponseError.
    */
-  async send(req: BuiltRequest | string, opts: { pull?: boolean } = {}): Promise<WsmanResponse> {
+  async send(
+    req: BuiltRequest | string,
+    _opts: {
+      /** @deprecated Has no effect (see `ParseOptions.pull`); goes in the next major version. */
+      pull?: boolean;
+    } = {},
+  ): Promise<WsmanResponse> {
     const xml = typeof req === 'string' ? req : req.xml;
     const { status, body } = await this.post(xml);
     const ok = status >= 200 && status < 300;
     let parsed: WsmanResponse;
     try {
       if (!ok && !looksLikeXml(body)) throw new WsmanHttpError(status);
-      parsed = parseWsmanResponse(body, { maxBytes: this.maxBodyBytes, pull: opts.pull === true });
+      parsed = parseWsmanResponse(body, { maxBytes: this.maxBodyBytes });
     } catch (err) {
       if (!ok && err instanceof WsmanParseError) throw new WsmanHttpError(status);
       throw err;
@@ -253,7 +259,7 @@ export class WsmanClient {
     const o: RequestOptions & EnumerateOptions = this.base();
     o.maxElements = opts.maxElements ?? 100;
     if (opts.maxCharacters !== undefined) o.maxCharacters = opts.maxCharacters;
-    const res = await this.send(buildPullRequest(resourceUri, context, o), { pull: true });
+    const res = await this.send(buildPullRequest(resourceUri, context, o));
     if (!res.pull) throw new WsmanUnexpectedResponseError('Pull answer carries no PullResponse');
     return res.pull;
   }

@@ -504,8 +504,8 @@ export interface ParseOptions {
   /** Size cap in bytes (default 8 MiB). */
   maxBytes?: number;
   /**
-   * Kept for compatibility: a PullResponse is always read as items in document order, with or
-   * without this hint.
+   * @deprecated Has no effect: a PullResponse is always read as items in document order, with
+   * or without this hint. Kept so existing callers compile; it goes in the next major version.
    */
   pull?: boolean;
 }
