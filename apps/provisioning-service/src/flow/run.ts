@@ -396,12 +396,12 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       computer = await store.getComputer(uuid);
       if (!computer) throw new ProvisioningError('FLOW_NO_COMPUTER', 'this UUID is not imported');
       settings = await store.getSettings();
-      redactor.add(
-        settings.mebxPassword,
-        ...settings.userAcls.map((u) => u.password),
-        ...settings.wifiProfiles.map((w) => w.pskPassphrase),
-        settings.wired8021x?.password,
-      );
+      // Loops, not spreads of fresh `map()` arrays: in the fleet benchmark those two GetIterator
+      // sites failed their map check and deoptimised runJob again and again (--trace-deopt), each
+      // time costing a 35–60 ms TurboFan recompile of this large function.
+      redactor.add(settings.mebxPassword, settings.wired8021x?.password);
+      for (const u of settings.userAcls) redactor.add(u.password);
+      for (const w of settings.wifiProfiles) redactor.add(w.pskPassphrase);
       const imported = computer;
       const fqdn = `${imported.hostName}.${imported.domainName}`.toLowerCase();
 
