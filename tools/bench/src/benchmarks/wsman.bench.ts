@@ -309,9 +309,7 @@ const viaXml2js: Record<DocName, (xml: string) => unknown> = {
 };
 
 const pulled = <T>(xml: string, decode: (i: Record<string, never>) => T): T[] =>
-  (parseWsmanResponse(xml).pull?.items ?? []).map((i) =>
-    decode(i.properties as Record<string, never>),
-  );
+  (parseWsmanResponse(xml).pull?.items ?? []).map((i) => decode(i.properties as Record<string, never>));
 const aclOut = AUTHORIZATION_SERVICE.methods.EnumerateUserAclEntries.output;
 const timeOut = {
   ...TIME_SYNCHRONIZATION_SERVICE.methods.GetLowAccuracyTimeSynch.output,
