@@ -184,7 +184,7 @@ describe('parseSoapRequest: tolerant of other clients', () => {
 
   it('keeps hostile element names from touching prototypes', () => {
     const hw = 'http://schemas.intel.com/platform/client/HardwareAsset/2004/01';
-    // fast-xml-parser refuses __proto__/constructor/prototype tags: a typed error, nothing set.
+    // The XML reader refuses __proto__/constructor/prototype tags: a typed error, nothing set.
     for (const name of ['__proto__', 'constructor', 'prototype']) {
       const e = caught(() =>
         parseSoapRequest(soapLite(hw, 'M', `<${name}><polluted>1</polluted></${name}>`)),
