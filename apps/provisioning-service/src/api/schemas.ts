@@ -4,7 +4,7 @@
  * OpenAPI document. Only keywords common to JSON Schema draft-07 and OpenAPI 3.1 are used.
  */
 
-import { DEVICE_STATUSES } from '../store/types.js';
+import { DEVICE_STATUSES, JOB_STATES } from '../store/types.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -251,7 +251,7 @@ const deviceProps = {
 
 export const device = obj(deviceProps, ['uuid', 'status', 'updatedAt']);
 
-export const jobState = { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] };
+export const jobState = { type: 'string', enum: [...JOB_STATES] };
 
 export const job = obj(
   {

@@ -28,6 +28,7 @@ import {
   type DeviceUuid,
   type EventLevel,
   type ImportedComputer,
+  JOB_STATES,
   type Job,
   type JobLease,
   type JobReason,
@@ -61,7 +62,6 @@ export interface SqliteStoreOptions {
 
 const EVENT_LEVELS: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
 const JOB_REASONS: readonly JobReason[] = ['hello', 'manual', 'retry', 'unprovision', 'in-band'];
-const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const SECRET_KINDS: readonly SecretKind[] = ['admin', 'mebx', 'directory'];
 const SECRET_STATES: readonly SecretState[] = ['pending', 'current', 'retired'];
 const KEY_CHECK_PLAINTEXT = 'oobkit secret key check v1';

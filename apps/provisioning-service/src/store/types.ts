@@ -157,7 +157,10 @@ export interface SiteEvent {
 export type NewSiteEvent = Omit<SiteEvent, 'id' | 'at'> & { at?: string };
 
 export type JobReason = 'hello' | 'manual' | 'retry' | 'unprovision' | 'in-band';
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** Every job state, in lifecycle order. */
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+export type JobState = (typeof JOB_STATES)[number];
 
 /** A provisioning job: one device, a journal of completed steps, a lease with a fencing token. */
 export interface Job {
