@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { type CertificateBody, publicCertificate } from './api/views.js';
 import { type DeepPartial, resolveConfig, type ServiceConfig } from './config.js';
 import { parseComputersCsv } from './csv.js';
+import { type JobRequestOutcome, requestProvisioning, requestUnprovision } from './jobs.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
@@ -15,6 +16,9 @@ import {
   type DeviceRecord,
   type DeviceStatus,
   type ImportedComputer,
+  JOB_STATES,
+  type Job,
+  type JobState,
   type ProvisioningSettings,
   type SiteEvent,
   type SiteStore,
@@ -51,6 +55,11 @@ interface Backend {
   importComputers(text: string, kind: 'csv' | 'json'): Promise<{ created: number; updated: number }>;
   listDevices(status?: DeviceStatus): Promise<DeviceRecord[]>;
   listEvents(filter: EventFilter): Promise<SiteEvent[]>;
+  listJobs(filter: JobFilter): Promise<Job[]>;
+  /** Queues provisioning (`manual` or `retry`); a job already there for the device is returned. */
+  provision(uuid: string, reason: 'manual' | 'retry'): Promise<{ job: Job; created: boolean }>;
+  /** Queues unprovisioning of a known device. */
+  unprovision(uuid: string): Promise<{ job: Job; created: boolean }>;
   addCredential(c: {
     label: string;
     username: string;
@@ -66,6 +75,12 @@ interface Backend {
   addCertificate(body: CertificateBody): Promise<PublicCertificate>;
   listCertificates(): Promise<PublicCertificate[]>;
   close(): Promise<void>;
+}
+
+interface JobFilter {
+  uuid?: string;
+  state?: JobState;
+  limit?: number;
 }
 
 interface GlobalOptions {
@@ -213,6 +228,74 @@ program
       });
     },
   );
+
+program
+  .command('jobs')
+  .description('list jobs, newest first')
+  .option('--uuid <uuid>', 'only this device')
+  .addOption(new Option('--state <state>', 'only jobs in this state').choices(JOB_STATES))
+  .option('--limit <n>', 'at most this many (default 100)', intOption)
+  .option('--json', "print JSON (with each job's journal)")
+  .action(async (o: JobFilter & { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const jobs = await b.listJobs({
+        ...(o.uuid ? { uuid: o.uuid } : {}),
+        ...(o.state ? { state: o.state } : {}),
+        ...(o.limit !== undefined ? { limit: o.limit } : {}),
+      });
+      print(o.json, jobs, () =>
+        table(jobs, [
+          ['id', 'ID'],
+          ['uuid', 'UUID'],
+          ['reason', 'REASON'],
+          ['state', 'STATE'],
+          ['step', 'STEP'],
+          ['attempts', 'ATTEMPTS'],
+          ['updatedAt', 'UPDATED'],
+          [(j) => j.lastError?.code ?? '', 'ERROR'],
+        ]),
+      );
+    });
+  });
+
+/** Prints what a job request did; on the data folder, says who will run the job. */
+function reportJob(
+  cmd: Command,
+  o: { json?: boolean },
+  r: { job: Job; created: boolean },
+  uuid: string,
+): void {
+  const direct = cmd.optsWithGlobals<GlobalOptions>().api === undefined;
+  print(o.json, r, () =>
+    r.created
+      ? `queued job ${r.job.id} (${r.job.reason}) for ${uuid}` +
+        (direct ? '; a service running on this data folder (`oobkit serve`) takes it up' : '')
+      : `job ${r.job.id} (${r.job.reason}) is already ${r.job.state} for ${uuid}`,
+  );
+}
+
+program
+  .command('provision')
+  .description('queue provisioning of an imported computer now (without waiting for its next hello)')
+  .argument('<uuid>', 'the computer')
+  .option('--retry', 'mark the job as a retry after a failure')
+  .option('--json', 'print JSON')
+  .action(async (uuid: string, o: { retry?: boolean; json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      reportJob(cmd, o, await b.provision(uuid, o.retry ? 'retry' : 'manual'), uuid);
+    });
+  });
+
+program
+  .command('unprovision')
+  .description('queue unprovisioning of a device (its AMT back to the un-provisioned state)')
+  .argument('<uuid>', 'the device')
+  .option('--json', 'print JSON')
+  .action(async (uuid: string, o: { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      reportJob(cmd, o, await b.unprovision(uuid), uuid);
+    });
+  });
 
 const credentials = program.command('credentials').description('AMT provisioning/discovery credentials');
 credentials
@@ -467,6 +550,10 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     },
     listDevices: (status) => store.listDevices(status ? { status } : {}),
     listEvents: (filter) => store.listEvents(filter),
+    listJobs: (filter) => store.listJobs(filter),
+    provision: async (uuid, reason) =>
+      jobRequestResult(uuid, 'computer', await requestProvisioning(store, uuid, reason)),
+    unprovision: async (uuid) => jobRequestResult(uuid, 'device', await requestUnprovision(store, uuid)),
     addCredential: async (c) => publicCredential(await store.addCredential(c)),
     listCredentials: async () => (await store.listCredentials()).map(publicCredential),
     deleteCredential: (id) => store.deleteCredential(id),
@@ -487,6 +574,25 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     listCertificates: async () => (await store.listProvisioningCertificates()).map(publicCertificate),
     close: () => store.close(),
   };
+}
+
+/** A job request's outcome on the data folder, worded as the admin API words it. */
+function jobRequestResult(
+  uuid: string,
+  what: 'computer' | 'device',
+  r: JobRequestOutcome,
+): { job: Job; created: boolean } {
+  if (r.outcome === 'not-found') {
+    const hint = what === 'computer' ? 'import it first' : 'it has not sent a hello or been provisioned';
+    throw new ServiceError('STORE_NOT_FOUND', `${what} ${uuid} not found (${hint})`);
+  }
+  if (r.outcome === 'conflict') {
+    throw new ServiceError(
+      'API_JOB_CONFLICT',
+      `job ${r.job.id} (${r.job.reason}) is ${r.job.state} for this device; wait for it or let it fail first`,
+    );
+  }
+  return { job: r.job, created: r.outcome === 'queued' };
 }
 
 function apiBackend(base: string, token: string): Backend {
@@ -546,6 +652,10 @@ function apiBackend(base: string, token: string): Backend {
       call('POST', '/computers', text, kind === 'csv' ? 'text/csv' : 'application/json'),
     listDevices: (status) => call('GET', `/devices${query({ status })}`),
     listEvents: (filter) => call('GET', `/events${query(filter)}`),
+    listJobs: (filter) => call('GET', `/jobs${query(filter)}`),
+    provision: (uuid, reason) =>
+      call('POST', `/devices/${encodeURIComponent(uuid)}/jobs`, JSON.stringify({ reason })),
+    unprovision: (uuid) => call('POST', `/devices/${encodeURIComponent(uuid)}/unprovision`),
     addCredential: (c) => call('POST', '/credentials', JSON.stringify(c)),
     listCredentials: () => call('GET', '/credentials'),
     deleteCredential: async (id) => {

@@ -77,7 +77,8 @@ describe('oobkit CLI on a data folder', () => {
   it('prints help with every command and exits 0', async () => {
     const r = await oobkit(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['serve', 'import', 'devices', 'events', 'credentials', 'settings', 'certs', 'demo']) {
+    const commands = ['serve', 'import', 'devices', 'events', 'jobs', 'provision', 'unprovision'];
+    for (const c of [...commands, 'credentials', 'settings', 'certs', 'demo']) {
       expect(r.stdout).toContain(c);
     }
   });
@@ -149,6 +150,46 @@ describe('oobkit CLI on a data folder', () => {
     const text = await oobkit(['events', '--limit', '1']);
     expect(text.stdout).toContain('job.failed');
     expect(text.stdout).not.toContain('job.succeeded');
+  });
+
+  it('queues provisioning and unprovisioning jobs by hand, and lists jobs', async () => {
+    await seedStore(async (s) => {
+      await s.importComputers([
+        { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+      ]);
+      await s.upsertDevice(U2, { status: 'provisioned' });
+    });
+    const queued = await oobkit(['provision', U1]);
+    expect(queued.code).toBe(0);
+    expect(queued.stdout).toMatch(new RegExp(`^queued job (\\d+) \\(manual\\) for ${U1}; a service running`));
+    const again = JSON.parse((await oobkit(['provision', U1, '--retry', '--json'])).stdout);
+    expect(again).toMatchObject({ created: false, job: { uuid: U1, reason: 'manual', state: 'queued' } });
+    // Not imported: nothing to provision. Not a known device: nothing to unprovision.
+    const unknown = await oobkit(['provision', U2]);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('STORE_NOT_FOUND')]);
+    const notDevice = await oobkit(['unprovision', U1]);
+    expect([notDevice.code, notDevice.stderr]).toEqual([1, expect.stringContaining('STORE_NOT_FOUND')]);
+    const un = JSON.parse((await oobkit(['unprovision', U2, '--json'])).stdout);
+    expect(un).toMatchObject({ created: true, job: { uuid: U2, reason: 'unprovision', state: 'queued' } });
+    const bad = await oobkit(['provision', 'not-a-uuid']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('STORE_INVALID_INPUT');
+
+    const table = (await oobkit(['jobs'])).stdout.trim().split('\n');
+    expect(table[0]).toMatch(/^ID\s+UUID\s+REASON\s+STATE\s+STEP\s+ATTEMPTS\s+UPDATED\s+ERROR$/);
+    expect(table.slice(1).map((l) => l.split(/\s+/).slice(1, 4))).toEqual([
+      [U2, 'unprovision', 'queued'],
+      [U1, 'manual', 'queued'],
+    ]);
+    const forU1 = JSON.parse((await oobkit(['jobs', '--uuid', U1, '--state', 'queued', '--json'])).stdout);
+    expect(forU1.map((j: { uuid: string }) => j.uuid)).toEqual([U1]);
+    expect((await oobkit(['jobs', '--state', 'stuck'])).code).toBe(2);
+    await seedStore(async (s) => {
+      expect((await s.listJobs()).map((j) => [j.uuid, j.reason])).toEqual([
+        [U2, 'unprovision'],
+        [U1, 'manual'],
+      ]);
+    });
   });
 
   it('adds and lists credentials without ever printing the password', async () => {
@@ -260,6 +301,18 @@ describe('oobkit CLI against the admin API', () => {
       await store.upsertDevice(U1, { status: 'queued' });
       const devices = await oobkit(['--api', url, '--token', token, 'devices', '--json']);
       expect(JSON.parse(devices.stdout).map((d: { status: string }) => d.status)).toEqual(['queued']);
+      const job = JSON.parse(
+        (await oobkit(['--api', url, '--token', token, 'provision', U1, '--json'])).stdout,
+      );
+      expect(job).toMatchObject({ created: true, job: { uuid: U1, reason: 'manual' } });
+      const jobs = JSON.parse((await oobkit(['--api', url, '--token', token, 'jobs', '--json'])).stdout);
+      expect(jobs.map((j: { id: number }) => j.id)).toEqual([job.job.id]);
+      // U1 has a provisioning job queued: unprovisioning it now is a conflict, and says so.
+      const conflict = await oobkit(['--api', url, '--token', token, 'unprovision', U1]);
+      expect([conflict.code, conflict.stderr]).toEqual([
+        1,
+        expect.stringContaining('API_JOB_CONFLICT (HTTP 409)'),
+      ]);
       const set = await oobkit(['--api', url, '--token', token, 'settings', 'set', 'powerScheme', '7']);
       expect(set.code).toBe(0);
       expect((await store.getSettings()).powerScheme).toBe(7);

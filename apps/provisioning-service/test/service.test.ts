@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestProvisioning } from '../src/jobs.js';
 import type { RunningService } from '../src/service.js';
 import { createSite, type Site } from './flow-harness.js';
 
@@ -46,6 +47,18 @@ describe('the service with its admin API', () => {
     const [still] = await site.store.listSecrets(device.uuid, { kind: 'admin', states: ['current'] });
     expect(still?.id).toBe(admin?.id);
     expect(device.verifyAdminPassword(admin!.value)).toBe(true);
+  });
+
+  it('takes up a job queued behind its back (as `oobkit provision` on the data folder does) at its next poll', async () => {
+    const device = await site.device();
+    expect((await site.provision(device)).outcome).toBe('succeeded');
+    const done = site.waitForJob(device.uuid, ['succeeded', 'failed']);
+    // Straight into the store: no API call, so nothing wakes the workers.
+    const r = await requestProvisioning(site.store, device.uuid, 'retry');
+    expect(r.outcome).toBe('queued');
+    const finished = await done;
+    expect(finished.outcome).toBe('succeeded');
+    expect(finished.job.reason).toBe('retry');
   });
 
   it('unprovisions a device through the API', async () => {

@@ -1,7 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ProvisioningCertError } from '@oobkit/provisioning-cert';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { parseComputersCsv } from '../csv.js';
+import { type JobRequestOutcome, requestProvisioning, requestUnprovision } from '../jobs.js';
 import type { Logger } from '../log.js';
 import { ApiError, ServiceError, StoreInputError } from '../store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from '../store/settings.js';
@@ -88,6 +94,27 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     } catch (err) {
       app.log.error({ err, jobId: job.id }, 'onJobQueued failed');
     }
+  };
+  /** 202 with a new job, 200 with the one already there, 404, or 409 for another kind of job. */
+  const answerJobRequest = (
+    reply: FastifyReply,
+    uuid: string,
+    what: 'computer' | 'device',
+    r: JobRequestOutcome,
+  ) => {
+    if (r.outcome === 'not-found') throw notFound(what, uuid);
+    if (r.outcome === 'conflict') {
+      throw new ApiError(
+        409,
+        'API_JOB_CONFLICT',
+        `job ${r.job.id} (${r.job.reason}) is ${r.job.state} for this device`,
+        { jobId: r.job.id },
+      );
+    }
+    if (r.outcome === 'queued') queued(r.job);
+    return reply
+      .code(r.outcome === 'queued' ? 202 : 200)
+      .send({ job: r.job, created: r.outcome === 'queued' });
   };
 
   const routes: RouteSpec[] = [
@@ -323,10 +350,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       handler: async (req, reply) => {
         const { uuid } = req.params as { uuid: string };
         const reason = (req.body as { reason?: 'manual' | 'retry' } | undefined)?.reason ?? 'manual';
-        if (!(await store.getComputer(uuid))) throw notFound('computer', uuid);
-        const r = await store.enqueueJob(uuid, reason);
-        if (r.created) queued(r.job);
-        return reply.code(r.created ? 202 : 200).send(r);
+        return answerJobRequest(reply, uuid, 'computer', await requestProvisioning(store, uuid, reason));
       },
     },
     {
@@ -343,20 +367,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       },
       handler: async (req, reply) => {
         const { uuid } = req.params as { uuid: string };
-        if (!(await store.getDevice(uuid))) throw notFound('device', uuid);
-        const r = await store.enqueueJob(uuid, 'unprovision');
-        if (!r.created && r.job.reason !== 'unprovision') {
-          throw new ApiError(
-            409,
-            'API_JOB_CONFLICT',
-            `job ${r.job.id} (${r.job.reason}) is ${r.job.state} for this device`,
-            {
-              jobId: r.job.id,
-            },
-          );
-        }
-        if (r.created) queued(r.job);
-        return reply.code(r.created ? 202 : 200).send(r);
+        return answerJobRequest(reply, uuid, 'device', await requestUnprovision(store, uuid));
       },
     },
     {
