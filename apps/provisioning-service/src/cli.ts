@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type CertificateBody, publicCertificate } from './api/views.js';
+import { type CertificateBody, type DeviceDetail, deviceDetail, publicCertificate } from './api/views.js';
 import { type DeepPartial, resolveConfig, type ServiceConfig } from './config.js';
 import { parseComputersCsv } from './csv.js';
 import { type JobRequestOutcome, requestProvisioning, requestUnprovision } from './jobs.js';
@@ -14,12 +14,14 @@ import { openSqliteStore } from './store/sqlite.js';
 import {
   DEVICE_STATUSES,
   type DeviceRecord,
+  type DeviceSecret,
   type DeviceStatus,
   type ImportedComputer,
   JOB_STATES,
   type Job,
   type JobState,
   type ProvisioningSettings,
+  type SecretKind,
   type SiteEvent,
   type SiteStore,
 } from './store/types.js';
@@ -56,6 +58,13 @@ interface Backend {
   listDevices(status?: DeviceStatus): Promise<DeviceRecord[]>;
   listEvents(filter: EventFilter): Promise<SiteEvent[]>;
   listJobs(filter: JobFilter): Promise<Job[]>;
+  /** One device with its import data, latest job and secrets on record (never their values). */
+  getDevice(uuid: string): Promise<DeviceDetail>;
+  /**
+   * The device's secrets of one kind, values included, newest first: the current one, and the
+   * pending ones too with `pending`. Data folder only; each call is recorded as an event.
+   */
+  revealSecrets(uuid: string, kind: SecretKind, pending: boolean): Promise<DeviceSecret[]>;
   /** Queues provisioning (`manual` or `retry`); a job already there for the device is returned. */
   provision(uuid: string, reason: 'manual' | 'retry'): Promise<{ job: Job; created: boolean }>;
   /** Queues unprovisioning of a known device. */
@@ -228,6 +237,69 @@ program
       });
     },
   );
+
+program
+  .command('device')
+  .description('one device: status, import data, latest job and which secrets are on record')
+  .argument('<uuid>', 'the device')
+  .option('--json', 'print JSON')
+  .action(async (uuid: string, o: { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const d = await b.getDevice(uuid);
+      print(o.json, d, () => {
+        const job = d.latestJob;
+        const lines: Array<[string, string | undefined]> = [
+          ['uuid', d.uuid],
+          ['status', d.status],
+          ['name', d.computer ? `${d.computer.hostName}.${d.computer.domainName}` : undefined],
+          ['address', d.address],
+          ['AMT', d.amtVersion],
+          ['updated', d.updatedAt],
+          ['error', d.lastError ? `${d.lastError.code}: ${d.lastError.message}` : undefined],
+          [
+            'latest job',
+            job ? `#${job.id} ${job.reason} ${job.state}${job.step ? ` at ${job.step}` : ''}` : undefined,
+          ],
+          ['secrets', d.secrets.map((x) => `${x.kind} #${x.id} ${x.state}`).join(', ') || '(none)'],
+        ];
+        return lines
+          .filter(([, v]) => v !== undefined && v !== '')
+          .map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`)
+          .join('\n');
+      });
+    });
+  });
+
+program
+  .command('secret')
+  .description(
+    "print a device's current password of one kind, for a management console (data folder only; recorded as an event)",
+  )
+  .argument('<uuid>', 'the device')
+  .addOption(
+    new Option('--kind <kind>', 'which secret').choices(['admin', 'mebx', 'directory']).default('admin'),
+  )
+  .option('--pending', 'also the pending ones (written by a job that did not finish), newest first')
+  .option('--json', 'print JSON (with ids and states)')
+  .action(async (uuid: string, o: { kind: SecretKind; pending?: boolean; json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const secrets = await b.revealSecrets(uuid, o.kind, o.pending === true);
+      if (secrets.length === 0) {
+        throw new ServiceError(
+          'STORE_NOT_FOUND',
+          `no ${o.pending ? 'current or pending' : 'current'} ${o.kind} secret for ${uuid}` +
+            (o.pending ? '' : ' (try --pending after a job that did not finish)'),
+        );
+      }
+      const shown = secrets.map((x) => ({ id: x.id, kind: x.kind, state: x.state, value: x.value }));
+      // One secret: the value alone, for a script or a console to take. Several: which is which.
+      print(o.json, shown, () =>
+        shown.length === 1
+          ? (shown[0] as { value: string }).value
+          : shown.map((x) => `${x.state} #${x.id}: ${x.value}`).join('\n'),
+      );
+    });
+  });
 
 program
   .command('jobs')
@@ -551,6 +623,28 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     listDevices: (status) => store.listDevices(status ? { status } : {}),
     listEvents: (filter) => store.listEvents(filter),
     listJobs: (filter) => store.listJobs(filter),
+    async getDevice(uuid) {
+      const d = await deviceDetail(store, uuid);
+      if (!d) throw new ServiceError('STORE_NOT_FOUND', `device ${uuid} not found`);
+      return d;
+    },
+    async revealSecrets(uuid, kind, pending) {
+      if (!(await store.getDevice(uuid)))
+        throw new ServiceError('STORE_NOT_FOUND', `device ${uuid} not found`);
+      const secrets = await store.listSecrets(uuid, {
+        kind,
+        states: pending ? ['current', 'pending'] : ['current'],
+      });
+      // Who read which secret stays on record (never the value).
+      await store.appendEvent({
+        level: 'info',
+        type: 'secret.revealed',
+        uuid,
+        message: `${kind} secret(s) ${secrets.map((x) => `#${x.id}`).join(', ') || '(none)'} read on the command line`,
+        data: { kind, secretIds: secrets.map((x) => x.id), pending, by: 'cli' },
+      });
+      return secrets;
+    },
     provision: async (uuid, reason) =>
       jobRequestResult(uuid, 'computer', await requestProvisioning(store, uuid, reason)),
     unprovision: async (uuid) => jobRequestResult(uuid, 'device', await requestUnprovision(store, uuid)),
@@ -653,6 +747,10 @@ function apiBackend(base: string, token: string): Backend {
     listDevices: (status) => call('GET', `/devices${query({ status })}`),
     listEvents: (filter) => call('GET', `/events${query(filter)}`),
     listJobs: (filter) => call('GET', `/jobs${query(filter)}`),
+    getDevice: (uuid) => call('GET', `/devices/${encodeURIComponent(uuid)}`),
+    revealSecrets: () => {
+      throw new UsageError('secret values are read on the data folder only, never over the API');
+    },
     provision: (uuid, reason) =>
       call('POST', `/devices/${encodeURIComponent(uuid)}/jobs`, JSON.stringify({ reason })),
     unprovision: (uuid) => call('POST', `/devices/${encodeURIComponent(uuid)}/unprovision`),

@@ -77,7 +77,17 @@ describe('oobkit CLI on a data folder', () => {
   it('prints help with every command and exits 0', async () => {
     const r = await oobkit(['--help']);
     expect(r.code).toBe(0);
-    const commands = ['serve', 'import', 'devices', 'events', 'jobs', 'provision', 'unprovision'];
+    const commands = [
+      'serve',
+      'import',
+      'devices',
+      'device',
+      'secret',
+      'events',
+      'jobs',
+      'provision',
+      'unprovision',
+    ];
     for (const c of [...commands, 'credentials', 'settings', 'certs', 'demo']) {
       expect(r.stdout).toContain(c);
     }
@@ -190,6 +200,58 @@ describe('oobkit CLI on a data folder', () => {
         [U1, 'manual'],
       ]);
     });
+  });
+
+  it('shows one device, and hands out its passwords on the data folder only, each read on record', async () => {
+    let ids: { admin1: number; admin2: number; mebx: number } | undefined;
+    await seedStore(async (s) => {
+      await s.importComputers([
+        { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+      ]);
+      await s.upsertDevice(U1, { status: 'provisioned', address: '127.0.0.9', amtVersion: '16.1.25' });
+      const a1 = await s.addPendingSecret(U1, 'admin', 'Old-Adm1n!pass');
+      await s.confirmSecret(a1.id);
+      const m = await s.addPendingSecret(U1, 'mebx', 'Mebx-Passw0rd!');
+      await s.confirmSecret(m.id);
+      // A later job wrote a new admin password but did not finish: it stays pending.
+      const a2 = await s.addPendingSecret(U1, 'admin', 'New-Adm1n!pass');
+      ids = { admin1: a1.id, admin2: a2.id, mebx: m.id };
+    });
+    const shown = await oobkit(['device', U1]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^uuid:\s+8f3a1c2e/m);
+    expect(shown.stdout).toMatch(/^name:\s+pc-1\.corp\.example\.com$/m);
+    expect(shown.stdout).toContain(`admin #${ids?.admin2} pending`);
+    expect(shown.stdout).not.toMatch(/Adm1n|Mebx-/);
+    const detail = JSON.parse((await oobkit(['device', U1, '--json'])).stdout);
+    expect(detail).toMatchObject({ uuid: U1, status: 'provisioned', computer: { hostName: 'pc-1' } });
+    expect(JSON.stringify(detail)).not.toMatch(/Adm1n|Mebx-/);
+
+    const admin = await oobkit(['secret', U1]);
+    expect([admin.code, admin.stdout]).toEqual([0, 'Old-Adm1n!pass\n']);
+    expect((await oobkit(['secret', U1, '--kind', 'mebx'])).stdout).toBe('Mebx-Passw0rd!\n');
+    const both = JSON.parse((await oobkit(['secret', U1, '--pending', '--json'])).stdout);
+    expect(both).toEqual([
+      { id: ids?.admin2, kind: 'admin', state: 'pending', value: 'New-Adm1n!pass' },
+      { id: ids?.admin1, kind: 'admin', state: 'current', value: 'Old-Adm1n!pass' },
+    ]);
+    const none = await oobkit(['secret', U1, '--kind', 'directory']);
+    expect([none.code, none.stderr]).toEqual([
+      1,
+      expect.stringContaining('STORE_NOT_FOUND: no current directory secret'),
+    ]);
+    expect((await oobkit(['secret', U2])).code).toBe(1);
+    expect((await oobkit(['secret', U1, '--kind', 'root'])).code).toBe(2);
+    // Every read is on record, by id, never by value.
+    const events = JSON.parse((await oobkit(['events', '--type', 'secret.revealed', '--json'])).stdout);
+    expect(events.map((e: { data: { kind: string } }) => e.data.kind)).toEqual([
+      'admin',
+      'mebx',
+      'admin',
+      'directory',
+    ]);
+    expect(events[2].data.secretIds).toEqual([ids?.admin2, ids?.admin1]);
+    expect(JSON.stringify(events)).not.toMatch(/Adm1n|Mebx-/);
   });
 
   it('adds and lists credentials without ever printing the password', async () => {
@@ -313,6 +375,10 @@ describe('oobkit CLI against the admin API', () => {
         1,
         expect.stringContaining('API_JOB_CONFLICT (HTTP 409)'),
       ]);
+      const one = JSON.parse((await oobkit(['--api', url, '--token', token, 'device', U1, '--json'])).stdout);
+      expect(one).toMatchObject({ uuid: U1, status: 'queued', computer: { hostName: 'pc-1' }, secrets: [] });
+      // Secret values never travel over the API.
+      expect((await oobkit(['--api', url, '--token', token, 'secret', U1])).code).toBe(2);
       const set = await oobkit(['--api', url, '--token', token, 'settings', 'set', 'powerScheme', '7']);
       expect(set.code).toBe(0);
       expect((await store.getSettings()).powerScheme).toBe(7);

@@ -22,7 +22,7 @@ import type {
 import { parseCertificateBody } from './certificates.js';
 import { buildOpenApiDocument, type RouteSpec } from './openapi.js';
 import * as S from './schemas.js';
-import { type CertificateBody, publicCertificate } from './views.js';
+import { type CertificateBody, deviceDetail, publicCertificate } from './views.js';
 
 export interface AdminApiOptions {
   store: SiteStore;
@@ -300,19 +300,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       responses: { 200: { description: 'the device', schema: S.deviceDetail }, 404: notFoundResponse },
       handler: async (req) => {
         const { uuid } = req.params as { uuid: string };
-        const device = await store.getDevice(uuid);
-        if (!device) throw notFound('device', uuid);
-        const [computer, jobs, secrets] = await Promise.all([
-          store.getComputer(uuid),
-          store.listJobs({ uuid, limit: 1 }),
-          store.listSecrets(uuid, { states: ['pending', 'current', 'retired'] }),
-        ]);
-        return {
-          ...device,
-          ...(computer ? { computer } : {}),
-          ...(jobs[0] ? { latestJob: jobs[0] } : {}),
-          secrets: secrets.map(({ value: _v, uuid: _u, ...s }) => s),
-        };
+        return (await deviceDetail(store, uuid)) ?? throwIt(notFound('device', uuid));
       },
     },
     {

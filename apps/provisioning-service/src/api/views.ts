@@ -1,4 +1,11 @@
-import type { StoredProvisioningCertificate } from '../store/types.js';
+import type {
+  DeviceRecord,
+  DeviceSecret,
+  ImportedComputer,
+  Job,
+  SiteStore,
+  StoredProvisioningCertificate,
+} from '../store/types.js';
 
 // Kept apart from certificates.ts so the CLI can use them without loading the certificate parser.
 
@@ -16,5 +23,29 @@ export function publicCertificate(c: StoredProvisioningCertificate) {
     rootHashes: c.rootHashes,
     enabled: c.enabled,
     createdAt: c.createdAt,
+  };
+}
+
+/** What the API and the CLI show of one device: never a secret's value. */
+export interface DeviceDetail extends DeviceRecord {
+  computer?: ImportedComputer;
+  latestJob?: Job;
+  secrets: Omit<DeviceSecret, 'value' | 'uuid'>[];
+}
+
+/** One device with its import data, latest job and the secrets on record; undefined if unknown. */
+export async function deviceDetail(store: SiteStore, uuid: string): Promise<DeviceDetail | undefined> {
+  const device = await store.getDevice(uuid);
+  if (!device) return undefined;
+  const [computer, jobs, secrets] = await Promise.all([
+    store.getComputer(uuid),
+    store.listJobs({ uuid, limit: 1 }),
+    store.listSecrets(uuid, { states: ['pending', 'current', 'retired'] }),
+  ]);
+  return {
+    ...device,
+    ...(computer ? { computer } : {}),
+    ...(jobs[0] ? { latestJob: jobs[0] } : {}),
+    secrets: secrets.map(({ value: _v, uuid: _u, ...s }) => s),
   };
 }
