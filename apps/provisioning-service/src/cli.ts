@@ -184,10 +184,20 @@ program
   .command('devices')
   .description('list devices and their provisioning status')
   .addOption(new Option('--status <status>', 'only devices in this status').choices(DEVICE_STATUSES))
+  .option('--summary', 'only how many devices are in each status')
   .option('--json', 'print JSON')
-  .action(async (o: { status?: DeviceStatus; json?: boolean }, cmd: Command) => {
+  .action(async (o: { status?: DeviceStatus; summary?: boolean; json?: boolean }, cmd: Command) => {
     await withBackend(cmd, 'read', async (b) => {
       const devices = await b.listDevices(o.status);
+      if (o.summary) {
+        const byStatus: Partial<Record<DeviceStatus, number>> = {};
+        for (const d of devices) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
+        print(o.json, { total: devices.length, byStatus }, () => {
+          const parts = DEVICE_STATUSES.filter((st) => byStatus[st]).map((st) => `${st} ${byStatus[st]}`);
+          return `${devices.length} device(s)${parts.length ? `: ${parts.join(', ')}` : ''}`;
+        });
+        return;
+      }
       print(o.json, devices, () =>
         table(devices, [
           ['uuid', 'UUID'],
@@ -209,10 +219,21 @@ program
   .option('--type <type>', 'only this event type')
   .option('--after <id>', 'only events after this id', intOption)
   .option('--limit <n>', 'at most this many (default 100)', intOption)
-  .option('--json', 'print JSON')
+  .option('--follow', 'keep printing new events as they are stored, until interrupted (Ctrl-C)')
+  .option('--interval <ms>', 'with --follow: how often to look for new events (default 1000)', intOption)
+  .option('--json', 'print JSON (with --follow: one event a line)')
   .action(
     async (
-      o: { uuid?: string; job?: number; type?: string; after?: number; limit?: number; json?: boolean },
+      o: {
+        uuid?: string;
+        job?: number;
+        type?: string;
+        after?: number;
+        limit?: number;
+        follow?: boolean;
+        interval?: number;
+        json?: boolean;
+      },
       cmd: Command,
     ) => {
       const filter: EventFilter = {
@@ -222,7 +243,13 @@ program
         ...(o.after !== undefined ? { afterId: o.after } : {}),
         ...(o.limit !== undefined ? { limit: o.limit } : {}),
       };
+      if (o.interval !== undefined && (o.interval < 50 || !o.follow))
+        throw new UsageError('--interval goes with --follow and is at least 50 ms');
       await withBackend(cmd, 'read', async (b) => {
+        if (o.follow) {
+          await followEvents(b, filter, o.interval ?? 1000, o.json === true);
+          return;
+        }
         const events = await b.listEvents(filter);
         print(o.json, events, () =>
           table(events, [
@@ -887,6 +914,67 @@ function intOption(v: string): number {
 
 function hostPort(a: { address: string; port: number }): string {
   return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/** One event a line, for `events --follow`. */
+function eventLine(e: SiteEvent, json: boolean): string {
+  if (json) return JSON.stringify(e);
+  return [
+    e.id,
+    e.at,
+    e.level.padEnd(5),
+    e.type.padEnd(17),
+    e.uuid ?? '-',
+    e.message.replace(/\s+/g, ' '),
+  ].join('  ');
+}
+
+/**
+ * Prints the events `filter` selects, then every new one as it is stored, until SIGINT or
+ * SIGTERM (exit 0). Polls with `afterId`, so nothing is printed twice or skipped.
+ */
+async function followEvents(
+  b: Backend,
+  filter: EventFilter,
+  intervalMs: number,
+  json: boolean,
+): Promise<void> {
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  let stopping = false;
+  const onSignal = () => {
+    stopping = true;
+    stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let batch = await b.listEvents(filter);
+    let afterId = filter.afterId ?? 0;
+    for (;;) {
+      for (const e of batch) {
+        process.stdout.write(`${eventLine(e, json)}\n`);
+        afterId = Math.max(afterId, e.id);
+      }
+      const limit = filter.limit ?? 100;
+      // A full page means there may be more right now; otherwise wait for the next look.
+      if (batch.length < limit) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          stopped,
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, intervalMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      if (stopping) return;
+      batch = await b.listEvents({ ...filter, afterId });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 function print(json: boolean | undefined, data: unknown, human: () => string): void {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -160,6 +160,52 @@ describe('oobkit CLI on a data folder', () => {
     const text = await oobkit(['events', '--limit', '1']);
     expect(text.stdout).toContain('job.failed');
     expect(text.stdout).not.toContain('job.succeeded');
+    expect((await oobkit(['devices', '--summary'])).stdout).toBe('2 device(s): provisioned 1, failed 1\n');
+    expect(JSON.parse((await oobkit(['devices', '--summary', '--json'])).stdout)).toEqual({
+      total: 2,
+      byStatus: { provisioned: 1, failed: 1 },
+    });
+    expect((await oobkit(['events', '--interval', '100'])).code).toBe(2);
+  });
+
+  it('follows the event log: what is there, then each new event once, until SIGINT', async () => {
+    await seedStore(async (s) => {
+      await s.appendEvent({ level: 'info', type: 'job.started', uuid: U1, message: 'first' });
+    });
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
+    const child = spawn(
+      process.execPath,
+      [CLI, '--data-dir', dataDir, 'events', '--follow', '--json', '--interval', '100', '--limit', '2'],
+      { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const lines = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { message: string });
+    const until = async (n: number) => {
+      for (let i = 0; i < 600 && lines().length < n; i++) await new Promise((r) => setTimeout(r, 25));
+      return lines();
+    };
+    try {
+      expect((await until(1)).map((e) => e.message)).toEqual(['first']);
+      // Five at once: more than one page (--limit 2), all printed, in order, once.
+      await seedStore(async (s) => {
+        for (const m of ['a', 'b', 'c', 'd', 'e'])
+          await s.appendEvent({ level: 'info', type: 'step.done', uuid: U1, message: m });
+      });
+      expect((await until(6)).map((e) => e.message)).toEqual(['first', 'a', 'b', 'c', 'd', 'e']);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(lines()).toHaveLength(6);
   });
 
   it('queues provisioning and unprovisioning jobs by hand, and lists jobs', async () => {
