@@ -151,6 +151,8 @@ program
       process.stderr.write(
         `oobkit: serving — hellos on ${hostPort(service.helloAddress)}${api}; API token in ${config.dataDir}/api-token unless OOBKIT_API_TOKEN is set\n`,
       );
+      const { readinessWarnings } = await import('./readiness.js');
+      for (const w of await readinessWarnings(service.store)) process.stderr.write(`oobkit: warning: ${w}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

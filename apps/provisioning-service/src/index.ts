@@ -79,7 +79,9 @@ export {
   matchHelloHashes,
   type ReceivedHello,
 } from './intake/index.js';
+export { type JobRequestOutcome, requestProvisioning, requestUnprovision } from './jobs.js';
 export { type CreateLoggerOptions, createLogger, type Logger, type LogLevel } from './log.js';
+export { readinessWarnings } from './readiness.js';
 export {
   fileKeyProvider,
   SECRET_KEY_BYTES,

@@ -168,6 +168,38 @@ describe('oobkit CLI on a data folder', () => {
     expect((await oobkit(['events', '--interval', '100'])).code).toBe(2);
   });
 
+  it('serve says where it listens and what keeps an empty site from provisioning, and stops on SIGINT', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
+    const child = spawn(
+      process.execPath,
+      [CLI, '--data-dir', dataDir, '--log-level', 'silent', 'serve', '--hello-host', '127.0.0.1'],
+      {
+        env: { ...env, OOBKIT_HELLO_PORT: '0', OOBKIT_API_PORT: '0' },
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 600 && (err.match(/warning:/g) ?? []).length < 3; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(err).toMatch(
+        /^oobkit: serving — hellos on 127\.0\.0\.1:\d+, admin API on http:\/\/127\.0\.0\.1:\d+;/m,
+      );
+      expect(err).toContain('oobkit: warning: no enabled provisioning certificate');
+      expect(err).toContain('oobkit: warning: no AMT credentials');
+      expect(err).toContain('oobkit: warning: no computers imported');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('follows the event log: what is there, then each new event once, until SIGINT', async () => {
     await seedStore(async (s) => {
       await s.appendEvent({ level: 'info', type: 'job.started', uuid: U1, message: 'first' });
