@@ -58,6 +58,8 @@ interface Backend {
   listDevices(status?: DeviceStatus): Promise<DeviceRecord[]>;
   listEvents(filter: EventFilter): Promise<SiteEvent[]>;
   listJobs(filter: JobFilter): Promise<Job[]>;
+  /** What keeps the site from provisioning; empty when ready. */
+  readiness(): Promise<string[]>;
   /** One device with its import data, latest job and secrets on record (never their values). */
   getDevice(uuid: string): Promise<DeviceDetail>;
   /**
@@ -160,6 +162,22 @@ program
       await service.close();
     },
   );
+
+program
+  .command('check')
+  .description('say whether the site can provision: certificates, credentials, computers (exit 1 if not)')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const warnings = await b.readiness();
+      print(o.json, { ready: warnings.length === 0, warnings }, () =>
+        warnings.length === 0
+          ? 'ready: the site can provision'
+          : warnings.map((w) => `not ready: ${w}`).join('\n'),
+      );
+      if (warnings.length > 0) process.exitCode = EXIT_FAILED;
+    });
+  });
 
 program
   .command('import')
@@ -652,6 +670,10 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     listDevices: (status) => store.listDevices(status ? { status } : {}),
     listEvents: (filter) => store.listEvents(filter),
     listJobs: (filter) => store.listJobs(filter),
+    async readiness() {
+      const { readinessWarnings } = await import('./readiness.js');
+      return readinessWarnings(store);
+    },
     async getDevice(uuid) {
       const d = await deviceDetail(store, uuid);
       if (!d) throw new ServiceError('STORE_NOT_FOUND', `device ${uuid} not found`);
@@ -776,6 +798,7 @@ function apiBackend(base: string, token: string): Backend {
     listDevices: (status) => call('GET', `/devices${query({ status })}`),
     listEvents: (filter) => call('GET', `/events${query(filter)}`),
     listJobs: (filter) => call('GET', `/jobs${query(filter)}`),
+    readiness: async () => (await call<{ warnings: string[] }>('GET', '/readiness')).warnings,
     getDevice: (uuid) => call('GET', `/devices/${encodeURIComponent(uuid)}`),
     revealSecrets: () => {
       throw new UsageError('secret values are read on the data folder only, never over the API');

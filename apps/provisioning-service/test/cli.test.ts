@@ -88,7 +88,7 @@ describe('oobkit CLI on a data folder', () => {
       'provision',
       'unprovision',
     ];
-    for (const c of [...commands, 'credentials', 'settings', 'certs', 'demo']) {
+    for (const c of [...commands, 'unprovision', 'credentials', 'settings', 'certs', 'demo']) {
       expect(r.stdout).toContain(c);
     }
   });
@@ -166,6 +166,29 @@ describe('oobkit CLI on a data folder', () => {
       byStatus: { provisioned: 1, failed: 1 },
     });
     expect((await oobkit(['events', '--interval', '100'])).code).toBe(2);
+  });
+
+  it('check says what keeps the site from provisioning, exit 1 until nothing does', async () => {
+    await oobkit(['import', file('one.csv', `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n`)]);
+    const notReady = await oobkit(['check']);
+    expect(notReady.code).toBe(1);
+    expect(notReady.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^not ready: no enabled provisioning certificate/),
+      expect.stringMatching(/^not ready: no AMT credentials/),
+    ]);
+    const pki = await createTestPki({ serverFqdn: 'provision.corp.example.com', keys: createRsaKeyCache() });
+    await seedStore(async (s) => {
+      await s.addCredential({ label: 'factory', username: 'admin', password: 'admin', priority: 1 });
+      await s.addProvisioningCertificate({
+        name: 'corp',
+        certPem: pki.chain.certPem,
+        keyPem: pki.chain.keyPem ?? '',
+        rootHashes: { sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), sha384: 'c'.repeat(96) },
+        enabled: true,
+      });
+    });
+    const ready = await oobkit(['check', '--json']);
+    expect([ready.code, JSON.parse(ready.stdout)]).toEqual([0, { ready: true, warnings: [] }]);
   });
 
   it('serve says where it listens and what keeps an empty site from provisioning, and stops on SIGINT', async () => {
@@ -455,6 +478,12 @@ describe('oobkit CLI against the admin API', () => {
       ]);
       const one = JSON.parse((await oobkit(['--api', url, '--token', token, 'device', U1, '--json'])).stdout);
       expect(one).toMatchObject({ uuid: U1, status: 'queued', computer: { hostName: 'pc-1' }, secrets: [] });
+      const check = await oobkit(['--api', url, '--token', token, 'check', '--json']);
+      expect(check.code).toBe(1);
+      expect(JSON.parse(check.stdout)).toMatchObject({
+        ready: false,
+        warnings: [expect.any(String), expect.any(String)],
+      });
       // Secret values never travel over the API.
       expect((await oobkit(['--api', url, '--token', token, 'secret', U1])).code).toBe(2);
       const set = await oobkit(['--api', url, '--token', token, 'settings', 'set', 'powerScheme', '7']);

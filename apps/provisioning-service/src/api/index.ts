@@ -9,6 +9,7 @@ import Fastify, {
 import { parseComputersCsv } from '../csv.js';
 import { type JobRequestOutcome, requestProvisioning, requestUnprovision } from '../jobs.js';
 import type { Logger } from '../log.js';
+import { readinessWarnings } from '../readiness.js';
 import { ApiError, ServiceError, StoreInputError } from '../store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from '../store/settings.js';
 import type {
@@ -135,6 +136,18 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
           throw new ApiError(503, 'API_UNAVAILABLE', 'the site store does not respond', undefined, { cause });
         }
         return { status: 'ok' };
+      },
+    },
+    {
+      method: 'GET',
+      url: '/readiness',
+      summary:
+        'What keeps the site from provisioning (certificates, credentials, computers), each with its fix',
+      tags: ['service'],
+      responses: { 200: { description: 'ready, or the warnings', schema: S.readiness } },
+      handler: async () => {
+        const warnings = await readinessWarnings(store);
+        return { ready: warnings.length === 0, warnings };
       },
     },
     {

@@ -332,3 +332,7 @@ export const jobsQuery = obj({ uuid, state: jobState, limit });
 export const startJobIn = obj({ reason: { type: 'string', enum: ['manual', 'retry'], default: 'manual' } });
 export const enqueued = obj({ job, created: { type: 'boolean' } }, ['job', 'created']);
 export const health = obj({ status: { type: 'string', enum: ['ok'] } }, ['status']);
+export const readiness = obj(
+  { ready: { type: 'boolean' }, warnings: { type: 'array', items: { type: 'string' } } },
+  ['ready', 'warnings'],
+);
