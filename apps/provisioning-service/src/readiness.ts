@@ -16,7 +16,8 @@ export async function readinessWarnings(store: SiteStore, now: Date = new Date()
   const [certs, credentials, computers] = await Promise.all([
     store.listProvisioningCertificates(),
     store.listCredentials(),
-    store.listComputers(),
+    // One row says whether there are any: a site may hold tens of thousands.
+    store.listComputers({ limit: 1 }),
   ]);
   const enabled = certs.filter((c) => c.enabled);
   if (enabled.length === 0) {

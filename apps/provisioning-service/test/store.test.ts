@@ -81,6 +81,8 @@ describe('computers', () => {
       importedAt: new Date(t).toISOString(),
     });
     expect((await s.listComputers()).map((c) => c.hostName)).toEqual(['pc-1b', 'pc-2']);
+    expect((await s.listComputers({ limit: 1 })).map((c) => c.hostName)).toEqual(['pc-1b']);
+    await expect(s.listComputers({ limit: 0 })).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT' });
     expect(await s.deleteComputer(U2.toUpperCase())).toBe(true);
     expect(await s.deleteComputer(U2)).toBe(false);
     expect(await s.getComputer(U2)).toBeUndefined();

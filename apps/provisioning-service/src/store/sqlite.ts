@@ -244,9 +244,15 @@ class SqliteSiteStore implements SiteStore {
     return row ? toComputer(row) : undefined;
   }
 
-  async listComputers(): Promise<ImportedComputer[]> {
+  async listComputers(filter: { limit?: number } = {}): Promise<ImportedComputer[]> {
     this.open();
-    return (this.stmt('SELECT * FROM computers ORDER BY host_name, uuid').all() as Row[]).map(toComputer);
+    if (filter.limit === undefined) {
+      return (this.stmt('SELECT * FROM computers ORDER BY host_name, uuid').all() as Row[]).map(toComputer);
+    }
+    positiveInt(filter.limit, 'limit');
+    return (
+      this.stmt('SELECT * FROM computers ORDER BY host_name, uuid LIMIT ?').all(filter.limit) as Row[]
+    ).map(toComputer);
   }
 
   async deleteComputer(uuid: DeviceUuid): Promise<boolean> {

@@ -202,7 +202,8 @@ export interface SiteStore {
     list: Omit<ImportedComputer, 'importedAt'>[],
   ): Promise<{ created: number; updated: number }>;
   getComputer(uuid: DeviceUuid): Promise<ImportedComputer | undefined>;
-  listComputers(): Promise<ImportedComputer[]>;
+  /** Every imported computer by host name, or the first `limit` of them. */
+  listComputers(filter?: { limit?: number }): Promise<ImportedComputer[]>;
   deleteComputer(uuid: DeviceUuid): Promise<boolean>;
 
   // credentials (flow A.5)
