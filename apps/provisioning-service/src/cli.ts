@@ -6,7 +6,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { type CertificateBody, type DeviceDetail, deviceDetail, publicCertificate } from './api/views.js';
 import { type DeepPartial, resolveConfig, type ServiceConfig } from './config.js';
 import { parseComputersCsv } from './csv.js';
-import { type JobRequestOutcome, requestProvisioning, requestUnprovision } from './jobs.js';
+import {
+  type JobRequestOutcome,
+  jobConflictMessage,
+  requestProvisioning,
+  requestUnprovision,
+} from './jobs.js';
+import { readinessWarnings } from './readiness.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
@@ -153,7 +159,6 @@ program
       process.stderr.write(
         `oobkit: serving — hellos on ${hostPort(service.helloAddress)}${api}; API token in ${config.dataDir}/api-token unless OOBKIT_API_TOKEN is set\n`,
       );
-      const { readinessWarnings } = await import('./readiness.js');
       for (const w of await readinessWarnings(service.store)) process.stderr.write(`oobkit: warning: ${w}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -670,18 +675,14 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     listDevices: (status) => store.listDevices(status ? { status } : {}),
     listEvents: (filter) => store.listEvents(filter),
     listJobs: (filter) => store.listJobs(filter),
-    async readiness() {
-      const { readinessWarnings } = await import('./readiness.js');
-      return readinessWarnings(store);
-    },
+    readiness: () => readinessWarnings(store),
     async getDevice(uuid) {
       const d = await deviceDetail(store, uuid);
-      if (!d) throw new ServiceError('STORE_NOT_FOUND', `device ${uuid} not found`);
+      if (!d) throw deviceNotFound(uuid);
       return d;
     },
     async revealSecrets(uuid, kind, pending) {
-      if (!(await store.getDevice(uuid)))
-        throw new ServiceError('STORE_NOT_FOUND', `device ${uuid} not found`);
+      if (!(await store.getDevice(uuid))) throw deviceNotFound(uuid);
       const secrets = await store.listSecrets(uuid, {
         kind,
         states: pending ? ['current', 'pending'] : ['current'],
@@ -722,6 +723,10 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
 }
 
 /** A job request's outcome on the data folder, worded as the admin API words it. */
+function deviceNotFound(uuid: string): ServiceError {
+  return new ServiceError('STORE_NOT_FOUND', `device ${uuid} not found`);
+}
+
 function jobRequestResult(
   uuid: string,
   what: 'computer' | 'device',
@@ -734,7 +739,7 @@ function jobRequestResult(
   if (r.outcome === 'conflict') {
     throw new ServiceError(
       'API_JOB_CONFLICT',
-      `job ${r.job.id} (${r.job.reason}) is ${r.job.state} for this device; wait for it or let it fail first`,
+      `${jobConflictMessage(r.job)}; wait for it or let it fail first`,
     );
   }
   return { job: r.job, created: r.outcome === 'queued' };

@@ -38,3 +38,8 @@ export async function requestUnprovision(store: SiteStore, uuid: DeviceUuid): Pr
     ? { outcome: 'existing', job: r.job }
     : { outcome: 'conflict', job: r.job };
 }
+
+/** How a conflict is worded, by the API and the CLI alike. */
+export function jobConflictMessage(job: Job): string {
+  return `job ${job.id} (${job.reason}) is ${job.state} for this device`;
+}

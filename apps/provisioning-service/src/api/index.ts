@@ -7,7 +7,12 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { parseComputersCsv } from '../csv.js';
-import { type JobRequestOutcome, requestProvisioning, requestUnprovision } from '../jobs.js';
+import {
+  type JobRequestOutcome,
+  jobConflictMessage,
+  requestProvisioning,
+  requestUnprovision,
+} from '../jobs.js';
 import type { Logger } from '../log.js';
 import { readinessWarnings } from '../readiness.js';
 import { ApiError, ServiceError, StoreInputError } from '../store/errors.js';
@@ -105,12 +110,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   ) => {
     if (r.outcome === 'not-found') throw notFound(what, uuid);
     if (r.outcome === 'conflict') {
-      throw new ApiError(
-        409,
-        'API_JOB_CONFLICT',
-        `job ${r.job.id} (${r.job.reason}) is ${r.job.state} for this device`,
-        { jobId: r.job.id },
-      );
+      throw new ApiError(409, 'API_JOB_CONFLICT', jobConflictMessage(r.job), { jobId: r.job.id });
     }
     if (r.outcome === 'queued') queued(r.job);
     return reply
