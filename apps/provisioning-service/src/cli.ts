@@ -12,6 +12,7 @@ import {
   requestProvisioning,
   requestUnprovision,
 } from './jobs.js';
+import { backupSiteDatabase, rotateSecretKey } from './maintenance.js';
 import { readinessWarnings } from './readiness.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
@@ -351,6 +352,72 @@ program
           : shown.map((x) => `${x.state} #${x.id}: ${x.value}`).join('\n'),
       );
     });
+  });
+
+/** The data folder's config for commands that never go over the API. */
+function dataFolderConfig(cmd: Command, what: string): ServiceConfig {
+  if (cmd.optsWithGlobals<GlobalOptions>().api !== undefined) {
+    throw new UsageError(`${what} works on the data folder only, never over the API`);
+  }
+  return configFor(cmd, { api: { token: DIRECT_MODE_TOKEN } });
+}
+
+program
+  .command('rotate-key')
+  .description(
+    'replace the site secret key: every stored secret is sealed again under a new key (data folder only; running services follow)',
+  )
+  .option(
+    '--keep-old-key <file>',
+    'also write the replaced key to this new file (database backups taken before now need it)',
+  )
+  .option('--json', 'print the result as JSON')
+  .action(async (o: { keepOldKey?: string; json?: boolean }, cmd: Command) => {
+    const config = dataFolderConfig(cmd, 'rotate-key');
+    const r = await rotateSecretKey({
+      databasePath: config.databasePath,
+      keyFile: config.keyFile,
+      ...(o.keepOldKey !== undefined ? { keepOldKeysIn: o.keepOldKey } : {}),
+      ...(o.json ? {} : { progress: (line: string) => process.stderr.write(`${line}\n`) }),
+    });
+    print(o.json, { ...r, keyFile: config.keyFile }, () =>
+      [
+        `rotated: ${r.records} secret records sealed under the new key in ${config.keyFile}`,
+        r.oldKeysFile
+          ? `the old key is in ${r.oldKeysFile}: keep it with the database backups taken before now`
+          : 'the old key is gone: database backups taken before now cannot be opened any more (use --keep-old-key next time to keep it)',
+        'back up the new key file now; a backup of the database is useless without it',
+      ].join('\n'),
+    );
+  });
+
+program
+  .command('backup')
+  .description(
+    'write a consistent copy of the site database to a new file, while services run (data folder only; secrets stay sealed: keep the key file too)',
+  )
+  .argument('<file>', 'the copy to write (must not exist)')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o: { json?: boolean }, cmd: Command) => {
+    const config = dataFolderConfig(cmd, 'backup');
+    const tty = !o.json && process.stderr.isTTY === true;
+    const r = await backupSiteDatabase({
+      databasePath: config.databasePath,
+      destination: file,
+      ...(tty
+        ? {
+            progress: (done: number, total: number) =>
+              process.stderr.write(`\rcopying pages ${done}/${total}${done === total ? '\n' : ''}`),
+          }
+        : {}),
+    });
+    print(o.json, { ...r, keyFile: config.keyFile }, () =>
+      [
+        `backup: ${r.destination} (${r.bytes} bytes, check: ${r.check})`,
+        `its secrets open only with the key in ${config.keyFile} as it is now: keep a copy of that file with the backup, apart from it`,
+      ].join('\n'),
+    );
+    if (r.check !== 'ok') process.exitCode = EXIT_FAILED;
   });
 
 program

@@ -81,12 +81,22 @@ export {
 } from './intake/index.js';
 export { type JobRequestOutcome, requestProvisioning, requestUnprovision } from './jobs.js';
 export { type CreateLoggerOptions, createLogger, type Logger, type LogLevel } from './log.js';
+export {
+  type BackupOptions,
+  type BackupResult,
+  backupSiteDatabase,
+  type RotateKeyOptions,
+  type RotateKeyResult,
+  rotateSecretKey,
+} from './maintenance.js';
 export { readinessWarnings } from './readiness.js';
 export {
   fileKeyProvider,
   SECRET_KEY_BYTES,
   type SecretKeyProvider,
+  secretKeysOf,
   staticKeyProvider,
+  writeKeyFile,
 } from './secrets/index.js';
 // Composition
 export { type HelloScreened, type RunningService, type ServiceDeps, startService } from './service.js';

@@ -87,6 +87,8 @@ describe('oobkit CLI on a data folder', () => {
       'jobs',
       'provision',
       'unprovision',
+      'rotate-key',
+      'backup',
     ];
     for (const c of [...commands, 'unprovision', 'credentials', 'settings', 'certs', 'demo']) {
       expect(r.stdout).toContain(c);

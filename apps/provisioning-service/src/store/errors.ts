@@ -12,6 +12,7 @@ export type ServiceErrorCode =
   | 'STORE_CLOSED'
   | 'SECRET_KEY_INVALID'
   | 'SECRET_KEY_MISMATCH'
+  | 'SECRET_KEY_ROTATED'
   | 'SECRET_DECRYPT_FAILED'
   | 'CSV_SYNTAX'
   | 'CSV_HEADER'
@@ -95,14 +96,15 @@ export class MigrationError extends ServiceError {
 
 /**
  * The secret key is unusable (`SECRET_KEY_INVALID`: wrong length, unreadable file), is not the
- * key this store was created with (`SECRET_KEY_MISMATCH`), or a record failed to decrypt
- * (`SECRET_DECRYPT_FAILED`: tampered or moved ciphertext). `record` names the record, never its
- * contents.
+ * key this store was created with (`SECRET_KEY_MISMATCH`), was rotated by another process while
+ * a write was being made and twice in a row (`SECRET_KEY_ROTATED`: nothing was written; retry),
+ * or a record failed to decrypt (`SECRET_DECRYPT_FAILED`: tampered or moved ciphertext).
+ * `record` names the record, never its contents.
  */
 export class SecretKeyError extends ServiceError {
   override readonly name = 'SecretKeyError';
   constructor(
-    code: 'SECRET_KEY_INVALID' | 'SECRET_KEY_MISMATCH' | 'SECRET_DECRYPT_FAILED',
+    code: 'SECRET_KEY_INVALID' | 'SECRET_KEY_MISMATCH' | 'SECRET_KEY_ROTATED' | 'SECRET_DECRYPT_FAILED',
     message: string,
     readonly record?: string,
     options?: { cause?: unknown },

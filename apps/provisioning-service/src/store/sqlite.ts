@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import Database from 'better-sqlite3';
-import { openSecret, type SecretKeyProvider, sealSecret } from '../secrets/index.js';
+import { openSecret, type SecretKeyProvider, sealSecret, secretKeysOf } from '../secrets/index.js';
 import { isSecretKey, redactSecrets } from '../secrets/redact.js';
 import {
   SecretKeyError,
@@ -75,10 +75,7 @@ const MAX_LIST_LIMIT = 10_000;
  * created with fails here with `SecretKeyError('SECRET_KEY_MISMATCH')`, not later on a read.
  */
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SiteStore> {
-  const key = await opts.keyProvider.getKey();
-  if (key.length !== 32) {
-    throw new SecretKeyError('SECRET_KEY_INVALID', `the secret key must be 32 bytes, got ${key.length}`);
-  }
+  const keys = await secretKeysOf(opts.keyProvider);
   if (opts.path !== ':memory:' && opts.path !== '')
     mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
   const db = new Database(opts.path);
@@ -89,7 +86,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SiteSto
     db.pragma('foreign_keys = ON');
     const now = opts.now ?? Date.now;
     migrate(db, () => new Date(now()).toISOString());
-    const store = new SqliteSiteStore(db, key, now);
+    const store = new SqliteSiteStore(db, opts.keyProvider, keys, now);
     store.initialise(opts.generatePassword ?? (() => generateAmtPassword(16)));
     return store;
   } catch (err) {
@@ -131,13 +128,20 @@ class SqliteSiteStore implements SiteStore {
   // Preparing a statement costs more than running it: one per SQL text, kept for the store's life.
   private readonly statements = new Map<string, Database.Statement>();
   private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  /** The provider's key ring as last read, current first. */
+  private keys: Buffer[];
+  /** The key this database's records are sealed under (the one that opens its key check). */
+  private key: Buffer;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly key: Buffer,
+    private readonly keyProvider: SecretKeyProvider,
+    keys: Buffer[],
     private readonly clock: () => number,
   ) {
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
+    this.keys = keys;
+    this.key = keys[0] as Buffer;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -151,27 +155,17 @@ class SqliteSiteStore implements SiteStore {
     return s;
   }
 
-  /** Checks the key against the stored check record (or writes one) and seeds default settings. */
+  /**
+   * Checks the key ring against the stored check record (or writes one under the current key)
+   * and seeds default settings. The key that opens the check record is the one records are sealed
+   * under: after an interrupted rotation that can be an older key of the ring.
+   */
   initialise(generatePassword: () => string): void {
     this.db
       .transaction(() => {
-        const check = this.stmt("SELECT value FROM meta WHERE key = 'key_check'").get() as
-          | { value: Buffer }
-          | undefined;
+        const check = this.keyCheckRecord();
         if (check) {
-          let plain: string | undefined;
-          try {
-            plain = openSecret(this.key, check.value, 'meta:key_check');
-          } catch {
-            plain = undefined;
-          }
-          if (plain !== KEY_CHECK_PLAINTEXT) {
-            throw new SecretKeyError(
-              'SECRET_KEY_MISMATCH',
-              'the secret key is not the key this store was created with',
-              'meta:key_check',
-            );
-          }
+          this.key = this.keyOpeningCheck(this.keys, check);
         } else {
           this.stmt("INSERT INTO meta (key, value) VALUES ('key_check', ?)").run(
             sealSecret(this.key, KEY_CHECK_PLAINTEXT, 'meta:key_check'),
@@ -186,6 +180,153 @@ class SqliteSiteStore implements SiteStore {
 
   private iso(): string {
     return new Date(this.clock()).toISOString();
+  }
+
+  // ---- secret keys -----------------------------------------------------------------------
+
+  private keyCheckRecord(): Buffer | undefined {
+    return (
+      this.stmt("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: Buffer } | undefined
+    )?.value;
+  }
+
+  /** The ring's key that opens the check record, or `SECRET_KEY_MISMATCH`. */
+  private keyOpeningCheck(keys: readonly Buffer[], check: Buffer): Buffer {
+    for (const k of keys) {
+      try {
+        if (openSecret(k, check, 'meta:key_check') === KEY_CHECK_PLAINTEXT) return k;
+      } catch {
+        /* not this key */
+      }
+    }
+    throw new SecretKeyError(
+      'SECRET_KEY_MISMATCH',
+      'the secret key is not the key this store was created with',
+      'meta:key_check',
+    );
+  }
+
+  /** Opens a record with the sealing key, else any other key of the ring (a rotation under way). */
+  private openRecord(record: Buffer, aad: string, keys: readonly Buffer[] = this.keys): string {
+    try {
+      return openSecret(this.key, record, aad);
+    } catch (err) {
+      for (const k of keys) {
+        if (k === this.key) continue;
+        try {
+          return openSecret(k, record, aad);
+        } catch {
+          /* not this key */
+        }
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Seals a record; only inside a write transaction. Another process may have rotated the key
+   * since this store last looked: then this refuses (`SECRET_KEY_ROTATED`, the transaction rolls
+   * back) rather than write a record under a key the site has left.
+   */
+  private sealRecord(value: string, aad: string): Buffer {
+    const check = this.keyCheckRecord();
+    let current = false;
+    try {
+      current = check !== undefined && openSecret(this.key, check, 'meta:key_check') === KEY_CHECK_PLAINTEXT;
+    } catch {
+      current = false;
+    }
+    if (!current) {
+      throw new SecretKeyError(
+        'SECRET_KEY_ROTATED',
+        "the site's secret key was rotated since this store read it; nothing was written",
+        'meta:key_check',
+      );
+    }
+    return sealSecret(this.key, value, aad);
+  }
+
+  /**
+   * Runs `fn` (a secret read, or a write transaction that seals); when it fails because the key
+   * was rotated by another process, reads the provider's keys again and runs it once more. A
+   * record that fails with unchanged keys is damaged or foreign: that error stands.
+   */
+  private async withKeys<T>(fn: () => T): Promise<T> {
+    try {
+      return fn();
+    } catch (err) {
+      if (
+        !(err instanceof SecretKeyError) ||
+        err.code === 'SECRET_KEY_INVALID' ||
+        err.code === 'SECRET_KEY_MISMATCH'
+      )
+        throw err;
+      if (!(await this.reloadKeys())) throw err;
+      return fn();
+    }
+  }
+
+  /** Re-reads the key ring; whether the ring or the sealing key changed. */
+  private async reloadKeys(): Promise<boolean> {
+    const keys = await secretKeysOf(this.keyProvider, true);
+    const check = this.keyCheckRecord();
+    const key = check ? this.keyOpeningCheck(keys, check) : (keys[0] as Buffer);
+    const changed =
+      !key.equals(this.key) ||
+      keys.length !== this.keys.length ||
+      keys.some((k, i) => !k.equals(this.keys[i] as Buffer));
+    this.keys = keys;
+    this.key = key;
+    return changed;
+  }
+
+  async reencryptSecrets(): Promise<{ records: number }> {
+    this.open();
+    const keys = await secretKeysOf(this.keyProvider, true);
+    const target = keys[0] as Buffer;
+    return this.tx(() => {
+      let records = 0;
+      const reseal = (record: Buffer, aad: string): Buffer => {
+        records++;
+        return sealSecret(target, this.openRecord(record, aad, keys), aad);
+      };
+      for (const r of this.stmt('SELECT id, password_enc FROM credentials').all() as Row[]) {
+        const id = r.id as number;
+        this.stmt('UPDATE credentials SET password_enc = ? WHERE id = ?').run(
+          reseal(r.password_enc as Buffer, credentialAad(id)),
+          id,
+        );
+      }
+      const settings = this.stmt('SELECT secrets_enc FROM settings WHERE id = 1').get() as
+        | { secrets_enc: Buffer }
+        | undefined;
+      if (settings) {
+        this.stmt('UPDATE settings SET secrets_enc = ? WHERE id = 1').run(
+          reseal(settings.secrets_enc, SETTINGS_AAD),
+        );
+      }
+      for (const r of this.stmt('SELECT id, key_enc FROM provisioning_certificates').all() as Row[]) {
+        const id = r.id as number;
+        this.stmt('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?').run(
+          reseal(r.key_enc as Buffer, certificateAad(id)),
+          id,
+        );
+      }
+      const update = this.stmt('UPDATE device_secrets SET value_enc = ? WHERE id = ?');
+      // Read whole first: better-sqlite3 runs no UPDATE while a SELECT is still iterating.
+      const rows = this.stmt('SELECT id, uuid, kind, value_enc FROM device_secrets').all() as Array<
+        Pick<SecretRow, 'id' | 'uuid' | 'kind' | 'value_enc'>
+      >;
+      for (const r of rows) update.run(reseal(r.value_enc, secretAad(r.id, r.uuid, r.kind)), r.id);
+      const check = this.keyCheckRecord();
+      if (check) this.keyOpeningCheck(keys, check);
+      this.stmt("UPDATE meta SET value = ? WHERE key = 'key_check'").run(
+        sealSecret(target, KEY_CHECK_PLAINTEXT, 'meta:key_check'),
+      );
+      this.keys = keys;
+      this.key = target;
+      return { records };
+    });
   }
 
   private open(): void {
@@ -264,31 +405,35 @@ class SqliteSiteStore implements SiteStore {
 
   async addCredential(c: Omit<AmtCredential, 'id'>): Promise<AmtCredential> {
     const clean = validateCredential(c);
-    return this.tx(() => {
-      // The id is part of the AAD, so the row is inserted first and its secret sealed after.
-      const id = Number(
-        this.stmt(
-          'INSERT INTO credentials (label, username, password_enc, priority) VALUES (?, ?, ?, ?)',
-        ).run(clean.label, clean.username, Buffer.alloc(0), clean.priority).lastInsertRowid,
-      );
-      this.stmt('UPDATE credentials SET password_enc = ? WHERE id = ?').run(
-        sealSecret(this.key, clean.password, credentialAad(id)),
-        id,
-      );
-      return { id, ...clean };
-    });
+    return this.withKeys(() =>
+      this.tx(() => {
+        // The id is part of the AAD, so the row is inserted first and its secret sealed after.
+        const id = Number(
+          this.stmt(
+            'INSERT INTO credentials (label, username, password_enc, priority) VALUES (?, ?, ?, ?)',
+          ).run(clean.label, clean.username, Buffer.alloc(0), clean.priority).lastInsertRowid,
+        );
+        this.stmt('UPDATE credentials SET password_enc = ? WHERE id = ?').run(
+          this.sealRecord(clean.password, credentialAad(id)),
+          id,
+        );
+        return { id, ...clean };
+      }),
+    );
   }
 
   async listCredentials(): Promise<AmtCredential[]> {
     this.open();
     const rows = this.stmt('SELECT * FROM credentials ORDER BY priority, id').all() as Row[];
-    return rows.map((r) => ({
-      id: r.id as number,
-      label: r.label as string,
-      username: r.username as string,
-      password: openSecret(this.key, r.password_enc as Buffer, credentialAad(r.id as number)),
-      priority: r.priority as number,
-    }));
+    return this.withKeys(() =>
+      rows.map((r) => ({
+        id: r.id as number,
+        label: r.label as string,
+        username: r.username as string,
+        password: this.openRecord(r.password_enc as Buffer, credentialAad(r.id as number)),
+        priority: r.priority as number,
+      })),
+    );
   }
 
   async deleteCredential(id: number): Promise<boolean> {
@@ -304,13 +449,15 @@ class SqliteSiteStore implements SiteStore {
       | { doc: string; secrets_enc: Buffer }
       | undefined;
     if (!row) throw new StoreNotFoundError('settings', 1);
-    const secrets = JSON.parse(openSecret(this.key, row.secrets_enc, SETTINGS_AAD)) as SettingsSecrets;
+    const secrets = JSON.parse(
+      await this.withKeys(() => this.openRecord(row.secrets_enc, SETTINGS_AAD)),
+    ) as SettingsSecrets;
     return joinSettings(JSON.parse(row.doc), secrets);
   }
 
   async putSettings(s: ProvisioningSettings): Promise<void> {
     const clean = validateSettings(s);
-    this.tx(() => this.writeSettings(clean));
+    await this.withKeys(() => this.tx(() => this.writeSettings(clean)));
   }
 
   private writeSettings(s: ProvisioningSettings): void {
@@ -319,7 +466,7 @@ class SqliteSiteStore implements SiteStore {
       `INSERT INTO settings (id, doc, secrets_enc, updated_at) VALUES (1, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, secrets_enc = excluded.secrets_enc,
            updated_at = excluded.updated_at`,
-    ).run(JSON.stringify(doc), sealSecret(this.key, JSON.stringify(secrets), SETTINGS_AAD), this.iso());
+    ).run(JSON.stringify(doc), this.sealRecord(JSON.stringify(secrets), SETTINGS_AAD), this.iso());
   }
 
   // ---- provisioning certificates ---------------------------------------------------------
@@ -328,48 +475,52 @@ class SqliteSiteStore implements SiteStore {
     c: Omit<StoredProvisioningCertificate, 'id' | 'createdAt'>,
   ): Promise<StoredProvisioningCertificate> {
     const clean = validateCertificate(c);
-    return this.tx(() => {
-      const createdAt = this.iso();
-      const id = Number(
-        this.stmt(
-          `INSERT INTO provisioning_certificates
+    return this.withKeys(() =>
+      this.tx(() => {
+        const createdAt = this.iso();
+        const id = Number(
+          this.stmt(
+            `INSERT INTO provisioning_certificates
                (name, cert_pem, key_enc, root_sha1, root_sha256, root_sha384, enabled, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          clean.name,
-          clean.certPem,
-          Buffer.alloc(0),
-          clean.rootHashes.sha1,
-          clean.rootHashes.sha256,
-          clean.rootHashes.sha384,
-          clean.enabled ? 1 : 0,
-          createdAt,
-        ).lastInsertRowid,
-      );
-      this.stmt('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?').run(
-        sealSecret(this.key, clean.keyPem, certificateAad(id)),
-        id,
-      );
-      return { id, ...clean, createdAt };
-    });
+          ).run(
+            clean.name,
+            clean.certPem,
+            Buffer.alloc(0),
+            clean.rootHashes.sha1,
+            clean.rootHashes.sha256,
+            clean.rootHashes.sha384,
+            clean.enabled ? 1 : 0,
+            createdAt,
+          ).lastInsertRowid,
+        );
+        this.stmt('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?').run(
+          this.sealRecord(clean.keyPem, certificateAad(id)),
+          id,
+        );
+        return { id, ...clean, createdAt };
+      }),
+    );
   }
 
   async listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]> {
     this.open();
     const rows = this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[];
-    return rows.map((r) => ({
-      id: r.id as number,
-      name: r.name as string,
-      certPem: r.cert_pem as string,
-      keyPem: openSecret(this.key, r.key_enc as Buffer, certificateAad(r.id as number)),
-      rootHashes: {
-        sha1: r.root_sha1 as string,
-        sha256: r.root_sha256 as string,
-        sha384: r.root_sha384 as string,
-      },
-      enabled: r.enabled === 1,
-      createdAt: r.created_at as string,
-    }));
+    return this.withKeys(() =>
+      rows.map((r) => ({
+        id: r.id as number,
+        name: r.name as string,
+        certPem: r.cert_pem as string,
+        keyPem: this.openRecord(r.key_enc as Buffer, certificateAad(r.id as number)),
+        rootHashes: {
+          sha1: r.root_sha1 as string,
+          sha256: r.root_sha256 as string,
+          sha384: r.root_sha384 as string,
+        },
+        enabled: r.enabled === 1,
+        createdAt: r.created_at as string,
+      })),
+    );
   }
 
   // ---- devices ---------------------------------------------------------------------------
@@ -443,20 +594,22 @@ class SqliteSiteStore implements SiteStore {
     if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
       throw new StoreInputError('value must be 1–4096 characters', 'value');
     }
-    return this.tx(() => {
-      if (lease) this.checkLease(lease.jobId, lease.fencingToken, id0);
-      const createdAt = this.iso();
-      const id = Number(
-        this.stmt(
-          `INSERT INTO device_secrets (uuid, kind, state, value_enc, created_at) VALUES (?, ?, 'pending', ?, ?)`,
-        ).run(id0, kind, Buffer.alloc(0), createdAt).lastInsertRowid,
-      );
-      this.stmt('UPDATE device_secrets SET value_enc = ? WHERE id = ?').run(
-        sealSecret(this.key, value, secretAad(id, id0, kind)),
-        id,
-      );
-      return { id, uuid: id0, kind, state: 'pending', value, createdAt };
-    });
+    return this.withKeys(() =>
+      this.tx(() => {
+        if (lease) this.checkLease(lease.jobId, lease.fencingToken, id0);
+        const createdAt = this.iso();
+        const id = Number(
+          this.stmt(
+            `INSERT INTO device_secrets (uuid, kind, state, value_enc, created_at) VALUES (?, ?, 'pending', ?, ?)`,
+          ).run(id0, kind, Buffer.alloc(0), createdAt).lastInsertRowid,
+        );
+        this.stmt('UPDATE device_secrets SET value_enc = ? WHERE id = ?').run(
+          this.sealRecord(value, secretAad(id, id0, kind)),
+          id,
+        );
+        return { id, uuid: id0, kind, state: 'pending', value, createdAt };
+      }),
+    );
   }
 
   /**
@@ -497,18 +650,20 @@ class SqliteSiteStore implements SiteStore {
       `SELECT * FROM device_secrets WHERE uuid = ? ${opts.kind ? 'AND kind = ?' : ''}
            AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id DESC`,
     ).all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[];
-    return rows.map((r) => {
-      const out: DeviceSecret = {
-        id: r.id,
-        uuid: r.uuid,
-        kind: r.kind,
-        state: r.state,
-        value: openSecret(this.key, r.value_enc, secretAad(r.id, r.uuid, r.kind)),
-        createdAt: r.created_at,
-      };
-      if (r.confirmed_at) out.confirmedAt = r.confirmed_at;
-      return out;
-    });
+    return this.withKeys(() =>
+      rows.map((r) => {
+        const out: DeviceSecret = {
+          id: r.id,
+          uuid: r.uuid,
+          kind: r.kind,
+          state: r.state,
+          value: this.openRecord(r.value_enc, secretAad(r.id, r.uuid, r.kind)),
+          createdAt: r.created_at,
+        };
+        if (r.confirmed_at) out.confirmedAt = r.confirmed_at;
+        return out;
+      }),
+    );
   }
 
   // ---- events ----------------------------------------------------------------------------

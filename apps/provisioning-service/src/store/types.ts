@@ -286,5 +286,15 @@ export interface SiteStore {
   getJob(id: number): Promise<Job | undefined>;
   listJobs(filter?: { uuid?: DeviceUuid; state?: JobState; limit?: number }): Promise<Job[]>;
 
+  // secret key rotation
+  /**
+   * Seals every secret record again under the key provider's current key (re-read from the
+   * provider), in one transaction: all records or none. Each record must open with a key of the
+   * provider's ring; one that does not fails the whole call with `SECRET_DECRYPT_FAILED` and
+   * changes nothing. Afterwards this store seals only with the new key, and other stores on the
+   * same database switch to it at their next secret read or write (`SecretKeyProvider.getKeys`).
+   */
+  reencryptSecrets(): Promise<{ records: number }>;
+
   close(): Promise<void>;
 }

@@ -1,0 +1,162 @@
+/**
+ * Site upkeep on the data folder: a new secret key (every record sealed again) and a consistent
+ * copy of the site database. Both work while services run on the same database.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, open, rm, stat } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { fileKeyProvider, SECRET_KEY_BYTES, secretKeysOf, writeKeyFile } from './secrets/index.js';
+import { SecretKeyError, ServiceError, StoreConflictError } from './store/errors.js';
+import { openSqliteStore } from './store/sqlite.js';
+
+export interface RotateKeyOptions {
+  /** The site database (it must exist: a rotation never creates a store). */
+  databasePath: string;
+  /** The key file the services read (`secret.key` in the data folder by default). */
+  keyFile: string;
+  /**
+   * Where to keep the key(s) being replaced (a new 0600 file; an existing one is refused),
+   * for database copies taken before the rotation. Left out, they are gone once this returns.
+   */
+  keepOldKeysIn?: string;
+  /** Progress lines for a person at a terminal. */
+  progress?: (line: string) => void;
+  /** A fresh key (tests inject one); default 32 random bytes. */
+  newKey?: () => Buffer;
+}
+
+export interface RotateKeyResult {
+  /** Secret records sealed again under the new key. */
+  records: number;
+  /** How many old keys left the key file. */
+  replacedKeys: number;
+  /** Where the old keys were kept, when asked. */
+  oldKeysFile?: string;
+}
+
+/**
+ * A new secret key for the site, with no secret ever unreadable on the way:
+ * 1. the key file becomes new key + old key(s) (one atomic replace);
+ * 2. every record is sealed again under the new key in one transaction (all or none);
+ * 3. the key file becomes the new key alone.
+ *
+ * A crash after 1 or 2 leaves a key file that still opens every record; running the rotation
+ * again finishes the job. Services running meanwhile keep working: a store finding records it
+ * cannot open, or a key check sealed under another key, reads the key file again
+ * (`SECRET_KEY_ROTATED` only if that happens twice within one write).
+ */
+export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKeyResult> {
+  const say = opts.progress ?? (() => undefined);
+  if (!existsSync(opts.databasePath)) {
+    throw new ServiceError('STORE_NOT_FOUND', `no site store at ${opts.databasePath}: nothing to rotate`);
+  }
+  if (opts.keepOldKeysIn !== undefined && existsSync(opts.keepOldKeysIn)) {
+    throw new StoreConflictError(`${opts.keepOldKeysIn} exists; old keys are only written to a new file`);
+  }
+  const provider = fileKeyProvider(opts.keyFile);
+  // Opening the store first proves the key file opens this database before anything changes.
+  const store = await openSqliteStore({ path: opts.databasePath, keyProvider: provider });
+  try {
+    const old = await secretKeysOf(provider, true);
+    const next = opts.newKey?.() ?? randomBytes(SECRET_KEY_BYTES);
+    if (old.some((k) => k.equals(next))) {
+      throw new SecretKeyError('SECRET_KEY_INVALID', 'the new key equals a key in use');
+    }
+    let oldKeysFile: string | undefined;
+    if (opts.keepOldKeysIn !== undefined) {
+      await writeNewKeyFile(opts.keepOldKeysIn, old);
+      oldKeysFile = opts.keepOldKeysIn;
+      say(`old key(s) kept in ${oldKeysFile}`);
+    }
+    await writeKeyFile(opts.keyFile, [next, ...old]);
+    say(`new key added to ${opts.keyFile}; sealing every secret record again…`);
+    const { records } = await store.reencryptSecrets();
+    await writeKeyFile(opts.keyFile, [next]);
+    say(`${records} secret records now sealed under the new key; old key removed from ${opts.keyFile}`);
+    await store.appendEvent({
+      level: 'info',
+      type: 'secret-key.rotated',
+      message: `secret key rotated: ${records} records sealed again under the new key`,
+      data: { records, replacedKeys: old.length, oldKeysKept: oldKeysFile !== undefined },
+    });
+    return { records, replacedKeys: old.length, ...(oldKeysFile ? { oldKeysFile } : {}) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** An exclusive (never overwriting) key file, for keys kept aside. */
+async function writeNewKeyFile(path: string, keys: readonly Buffer[]): Promise<void> {
+  const fh = await open(path, 'wx', 0o600).catch((err: unknown) => {
+    throw new StoreConflictError(`cannot create ${path}: ${(err as Error).message}`);
+  });
+  try {
+    await fh.writeFile(keys.map((k) => `${k.toString('base64')}\n`).join(''));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await chmod(path, 0o600);
+}
+
+export interface BackupOptions {
+  databasePath: string;
+  /** The copy to write: a new file (an existing one is refused), mode 0600. */
+  destination: string;
+  /** Called as pages are copied (for a progress line on large sites). */
+  progress?: (copiedPages: number, totalPages: number) => void;
+}
+
+export interface BackupResult {
+  destination: string;
+  bytes: number;
+  /** `PRAGMA quick_check` of the copy: `ok`, or what SQLite found. */
+  check: string;
+}
+
+/**
+ * A consistent copy of the site database through SQLite's online backup (WAL content
+ * included), while services keep running on it. The copy holds the secrets sealed, exactly as
+ * the database does: restoring it needs the key file that opened the database at the time.
+ */
+export async function backupSiteDatabase(opts: BackupOptions): Promise<BackupResult> {
+  if (!existsSync(opts.databasePath)) {
+    throw new ServiceError('STORE_NOT_FOUND', `no site store at ${opts.databasePath}`);
+  }
+  // Created empty and exclusive first: never over an existing file, never readable by others.
+  const fh = await open(opts.destination, 'wx', 0o600).catch((err: unknown) => {
+    const code = (err as { code?: string }).code;
+    throw code === 'EEXIST'
+      ? new StoreConflictError(`${opts.destination} exists; a backup is only written to a new file`)
+      : new ServiceError('STORE_NOT_FOUND', `cannot create ${opts.destination}: ${(err as Error).message}`);
+  });
+  await fh.close();
+  try {
+    const source = new Database(opts.databasePath, { readonly: true, fileMustExist: true });
+    try {
+      await source.backup(opts.destination, {
+        progress: ({ totalPages, remainingPages }) => {
+          opts.progress?.(totalPages - remainingPages, totalPages);
+          return 256; // pages per step: the service's writers get the database between steps
+        },
+      });
+    } finally {
+      source.close();
+    }
+    const copy = new Database(opts.destination, { readonly: true, fileMustExist: true });
+    let check: string;
+    try {
+      check = (copy.pragma('quick_check') as Array<{ quick_check: string }>)
+        .map((r) => r.quick_check)
+        .join('; ');
+    } finally {
+      copy.close();
+    }
+    await chmod(opts.destination, 0o600);
+    return { destination: opts.destination, bytes: (await stat(opts.destination)).size, check };
+  } catch (err) {
+    await rm(opts.destination, { force: true });
+    throw err;
+  }
+}

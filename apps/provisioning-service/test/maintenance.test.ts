@@ -1,0 +1,390 @@
+/**
+ * Site upkeep: rotating the secret key (every record sealed again, nothing ever unreadable, even
+ * with a service running or a crash half way) and backing up the database while it is in use.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backupSiteDatabase, rotateSecretKey } from '../src/maintenance.js';
+import { fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { SiteStore } from '../src/store/types.js';
+
+const U1 = '5a1d0c3e-0000-4000-8000-000000000001';
+const U2 = '5a1d0c3e-0000-4000-8000-000000000002';
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+let dir: string;
+let db: string;
+let keyFile: string;
+const stores: SiteStore[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'oobkit-upkeep-'));
+  db = join(dir, 'oobkit.db');
+  keyFile = join(dir, 'secret.key');
+});
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(provider = fileKeyProvider(keyFile)): Promise<SiteStore> {
+  const s = await openSqliteStore({ path: db, keyProvider: provider });
+  stores.push(s);
+  return s;
+}
+
+/** Every secret the store holds, as it reads them (the thing a rotation must not change). */
+async function secretsOf(s: SiteStore) {
+  return {
+    credentials: (await s.listCredentials()).map((c) => c.password),
+    mebx: (await s.getSettings()).mebxPassword,
+    certificateKeys: (await s.listProvisioningCertificates()).map((c) => c.keyPem),
+    device: [
+      ...(await s.listSecrets(U1, { states: ['pending', 'current', 'retired'] })),
+      ...(await s.listSecrets(U2, { states: ['pending', 'current', 'retired'] })),
+    ].map((x) => [x.id, x.state, x.value]),
+  };
+}
+
+/** A site with one record of every sealed kind, secrets in every state. */
+async function seed(s: SiteStore): Promise<void> {
+  await s.addCredential({ label: 'factory', username: 'admin', password: 'P@ssw0rd-one', priority: 0 });
+  await s.addCredential({ label: 'second', username: 'admin', password: 'P@ssw0rd-two', priority: 1 });
+  await s.addProvisioningCertificate({
+    name: 'acme',
+    certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+    keyPem: '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END PRIVATE KEY-----\n',
+    rootHashes: { sha1: 'a'.repeat(40), sha256: 'b'.repeat(64), sha384: 'c'.repeat(96) },
+    enabled: true,
+  });
+  for (const uuid of [U1, U2]) {
+    const first = await s.addPendingSecret(uuid, 'admin', `first-${uuid}`);
+    await s.confirmSecret(first.id);
+    const second = await s.addPendingSecret(uuid, 'admin', `second-${uuid}`);
+    await s.confirmSecret(second.id); // first is now retired
+    await s.addPendingSecret(uuid, 'mebx', `pending-${uuid}`);
+  }
+}
+
+/** The sealed columns, raw, to see what a call changed. */
+function sealedBlobs(): string[] {
+  const raw = new Database(db, { readonly: true });
+  try {
+    const q = (sql: string) =>
+      (raw.prepare(sql).all() as Array<{ v: Buffer }>).map((r) => r.v.toString('hex'));
+    return [
+      ...q('SELECT password_enc AS v FROM credentials ORDER BY id'),
+      ...q('SELECT secrets_enc AS v FROM settings'),
+      ...q('SELECT key_enc AS v FROM provisioning_certificates ORDER BY id'),
+      ...q('SELECT value_enc AS v FROM device_secrets ORDER BY id'),
+      ...q("SELECT value AS v FROM meta WHERE key = 'key_check'"),
+    ];
+  } finally {
+    raw.close();
+  }
+}
+
+const keysIn = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Buffer.from(l, 'base64'));
+
+describe('key file with a key ring', () => {
+  it('reads one key per line, current first, and writes a 0600 file in one step', async () => {
+    const a = randomBytes(32);
+    const b = randomBytes(32);
+    await writeKeyFile(keyFile, [a, b]);
+    const p = fileKeyProvider(keyFile);
+    expect((await p.getKey()).equals(a)).toBe(true);
+    expect((await p.getKeys?.())?.map((k) => k.toString('hex'))).toEqual([
+      a.toString('hex'),
+      b.toString('hex'),
+    ]);
+    if (process.platform !== 'win32') expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['secret.key']); // no temporary file left behind
+    // A cached provider sees a rewrite only when asked to reload.
+    await writeKeyFile(keyFile, [b]);
+    expect((await p.getKeys?.())?.length).toBe(2);
+    expect((await p.getKeys?.({ reload: true }))?.map((k) => k.toString('hex'))).toEqual([b.toString('hex')]);
+  });
+
+  it('refuses a file with a bad line, naming the line', async () => {
+    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n${randomBytes(16).toString('base64')}\n`, {
+      mode: 0o600,
+    });
+    await expect(fileKeyProvider(keyFile).getKey()).rejects.toMatchObject({
+      code: 'SECRET_KEY_INVALID',
+      message: expect.stringContaining('line 2'),
+    });
+    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\nnot base64!\n`, { mode: 0o600 });
+    await expect(fileKeyProvider(keyFile).getKey()).rejects.toMatchObject({ code: 'SECRET_KEY_INVALID' });
+    await expect(writeKeyFile(keyFile, [])).rejects.toMatchObject({ code: 'SECRET_KEY_INVALID' });
+  });
+
+  it('a store opens with any key of the ring, and seals under the key its records are under', async () => {
+    const oldKey = randomBytes(32);
+    const s1 = await open(staticKeyProvider(oldKey));
+    await seed(s1);
+    const before = await secretsOf(s1);
+    await s1.close();
+    // An interrupted rotation: the new key is first in the ring, nothing is sealed under it yet.
+    const s2 = await open(staticKeyProvider([randomBytes(32), oldKey]));
+    expect(await secretsOf(s2)).toEqual(before);
+    await s2.addPendingSecret(U1, 'directory', 'still-under-the-old-key');
+    await s2.close();
+    const s3 = await open(staticKeyProvider(oldKey));
+    expect((await s3.listSecrets(U1, { kind: 'directory', states: ['pending'] }))[0]?.value).toBe(
+      'still-under-the-old-key',
+    );
+    await expect(open(staticKeyProvider([randomBytes(32)]))).rejects.toMatchObject({
+      code: 'SECRET_KEY_MISMATCH',
+    });
+  });
+});
+
+describe('rotateSecretKey', () => {
+  it('seals every record again under a new key; the old key no longer opens the store', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    await s.close();
+    stores.length = 0;
+    const oldKey = keysIn(keyFile);
+    const blobsBefore = sealedBlobs();
+
+    const lines: string[] = [];
+    const r = await rotateSecretKey({ databasePath: db, keyFile, progress: (l) => lines.push(l) });
+    // 2 credentials, the settings, 1 certificate key, 6 device secrets.
+    expect(r).toEqual({ records: 10, replacedKeys: 1 });
+    expect(lines.join('\n')).toContain('10 secret records');
+
+    const ring = keysIn(keyFile);
+    expect(ring).toHaveLength(1);
+    expect(ring[0]?.equals(oldKey[0] as Buffer)).toBe(false);
+    const blobsAfter = sealedBlobs();
+    expect(blobsAfter).toHaveLength(blobsBefore.length);
+    for (let i = 0; i < blobsAfter.length; i++) expect(blobsAfter[i]).not.toBe(blobsBefore[i]);
+
+    const after = await open();
+    expect(await secretsOf(after)).toEqual(before);
+    expect((await after.listEvents({ type: 'secret-key.rotated' })).map((e) => e.data)).toEqual([
+      { records: 10, replacedKeys: 1, oldKeysKept: false },
+    ]);
+    await expect(open(staticKeyProvider(oldKey[0] as Buffer))).rejects.toMatchObject({
+      code: 'SECRET_KEY_MISMATCH',
+    });
+  });
+
+  it('a store that was open all along follows the rotation: reads, and seals under the new key', async () => {
+    const running = await open();
+    await seed(running);
+    const before = await secretsOf(running);
+    await rotateSecretKey({ databasePath: db, keyFile });
+    // A write first: its cached key no longer opens the key check, so it must not seal with it.
+    const added = await running.addPendingSecret(U2, 'directory', 'written-after-the-rotation');
+    await running.addCredential({ label: 'third', username: 'ops', password: 'P@ssw0rd-three', priority: 2 });
+    const { credentials, ...rest } = await secretsOf(running);
+    const { credentials: c0, ...rest0 } = before;
+    expect(credentials).toEqual([...c0, 'P@ssw0rd-three']);
+    const byId = (rows: unknown[][]) => [...rows].sort((a, b) => Number(a[0]) - Number(b[0]));
+    expect(byId(rest.device)).toEqual(
+      byId([...rest0.device, [added.id, 'pending', 'written-after-the-rotation']]),
+    );
+    expect({ ...rest, device: [] }).toEqual({ ...rest0, device: [] });
+    // Only the new key in the file: what the old store wrote is under it.
+    const fresh = await open(staticKeyProvider(keysIn(keyFile)[0] as Buffer));
+    expect((await fresh.listSecrets(U2, { kind: 'directory', states: ['pending'] }))[0]).toMatchObject({
+      id: added.id,
+      value: 'written-after-the-rotation',
+    });
+    expect((await fresh.listCredentials()).map((c) => c.password)).toContain('P@ssw0rd-three');
+  });
+
+  it('a store that missed two rotations in a row still follows (the ring is read afresh)', async () => {
+    const running = await open();
+    await seed(running);
+    const before = await secretsOf(running);
+    await rotateSecretKey({ databasePath: db, keyFile });
+    await rotateSecretKey({ databasePath: db, keyFile });
+    await running.putSettings({ ...(await running.getSettings()), mebxPassword: 'N3w-MEBx-pass!' });
+    expect(await secretsOf(running)).toEqual({ ...before, mebx: 'N3w-MEBx-pass!' });
+  });
+
+  it('a crash after the key file gained the new key, or after the records moved, loses nothing; running it again finishes', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    const oldKey = keysIn(keyFile)[0] as Buffer;
+
+    // Crash 1: the key file holds new + old, no record moved yet.
+    const k1 = randomBytes(32);
+    await writeKeyFile(keyFile, [k1, oldKey]);
+    const afterCrash1 = await open();
+    expect(await secretsOf(afterCrash1)).toEqual(before);
+
+    // Crash 2: the records moved, the old key is still in the file.
+    expect(await afterCrash1.reencryptSecrets()).toEqual({ records: 10 });
+    const afterCrash2 = await open();
+    expect(await secretsOf(afterCrash2)).toEqual(before);
+    await expect(open(staticKeyProvider(oldKey))).rejects.toMatchObject({ code: 'SECRET_KEY_MISMATCH' });
+
+    // The operator runs the rotation again: one key in the file, everything readable.
+    const r = await rotateSecretKey({ databasePath: db, keyFile });
+    expect(r).toEqual({ records: 10, replacedKeys: 2 });
+    expect(keysIn(keyFile)).toHaveLength(1);
+    expect(await secretsOf(await open())).toEqual(before);
+  });
+
+  it('a record no key opens fails the whole rotation, and nothing changes', async () => {
+    const s = await open();
+    await seed(s);
+    await s.close();
+    stores.length = 0;
+    // One device secret damaged on disk.
+    const raw = new Database(db);
+    raw
+      .prepare('UPDATE device_secrets SET value_enc = ? WHERE id = (SELECT min(id) FROM device_secrets)')
+      .run(randomBytes(48));
+    raw.close();
+    const keyText = readFileSync(keyFile, 'utf8');
+    const blobs = sealedBlobs();
+    await expect(rotateSecretKey({ databasePath: db, keyFile })).rejects.toMatchObject({
+      code: 'SECRET_DECRYPT_FAILED',
+    });
+    expect(sealedBlobs()).toEqual(blobs);
+    // The new key was added to the ring but nothing is sealed under it: the store opens as before.
+    expect(keysIn(keyFile).map((k) => k.toString('base64'))).toContain(keyText.trim());
+    const again = await open();
+    expect((await again.listCredentials()).map((c) => c.password)).toEqual(['P@ssw0rd-one', 'P@ssw0rd-two']);
+  });
+
+  it('keeps the old key in a new 0600 file when asked, and refuses an existing one before changing anything', async () => {
+    const s = await open();
+    await seed(s);
+    const oldText = readFileSync(keyFile, 'utf8');
+    const keep = join(dir, 'old.key');
+    writeFileSync(keep, 'something\n');
+    await expect(rotateSecretKey({ databasePath: db, keyFile, keepOldKeysIn: keep })).rejects.toMatchObject({
+      code: 'STORE_CONFLICT',
+    });
+    expect(readFileSync(keyFile, 'utf8')).toBe(oldText);
+    expect(readFileSync(keep, 'utf8')).toBe('something\n');
+    rmSync(keep);
+
+    const r = await rotateSecretKey({ databasePath: db, keyFile, keepOldKeysIn: keep });
+    expect(r.oldKeysFile).toBe(keep);
+    expect(readFileSync(keep, 'utf8')).toBe(oldText);
+    if (process.platform !== 'win32') expect(statSync(keep).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a data folder without a database, creating nothing', async () => {
+    await expect(rotateSecretKey({ databasePath: db, keyFile })).rejects.toMatchObject({
+      code: 'STORE_NOT_FOUND',
+    });
+    expect(existsSync(db)).toBe(false);
+    expect(existsSync(keyFile)).toBe(false);
+  });
+});
+
+describe('backupSiteDatabase', () => {
+  it('copies the live database, WAL content included, into a 0600 file the key file opens', async () => {
+    const s = await open();
+    await seed(s);
+    await s.importComputers([
+      { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+    ]);
+    // The store is still open: the last writes are in the WAL, not yet in the main file.
+    expect(statSync(`${db}-wal`).size).toBeGreaterThan(0);
+    const dest = join(dir, 'copy.db');
+    const progress: number[] = [];
+    const r = await backupSiteDatabase({
+      databasePath: db,
+      destination: dest,
+      progress: (done) => progress.push(done),
+    });
+    expect(r).toMatchObject({ destination: dest, check: 'ok' });
+    expect(r.bytes).toBe(statSync(dest).size);
+    expect(progress.length).toBeGreaterThan(0);
+    if (process.platform !== 'win32') expect(statSync(dest).mode & 0o777).toBe(0o600);
+
+    const copy = await openSqliteStore({ path: dest, keyProvider: fileKeyProvider(keyFile) });
+    stores.push(copy);
+    expect(await secretsOf(copy)).toEqual(await secretsOf(s));
+    expect((await copy.getComputer(U1))?.hostName).toBe('pc-1');
+  });
+
+  it('never writes over an existing file, and creates nothing without a database', async () => {
+    const s = await open();
+    await seed(s);
+    const dest = join(dir, 'copy.db');
+    writeFileSync(dest, 'keep me');
+    await expect(backupSiteDatabase({ databasePath: db, destination: dest })).rejects.toMatchObject({
+      code: 'STORE_CONFLICT',
+    });
+    expect(readFileSync(dest, 'utf8')).toBe('keep me');
+    const missing = join(dir, 'nothing.db');
+    const dest2 = join(dir, 'copy2.db');
+    await expect(backupSiteDatabase({ databasePath: missing, destination: dest2 })).rejects.toMatchObject({
+      code: 'STORE_NOT_FOUND',
+    });
+    expect(existsSync(dest2)).toBe(false);
+  });
+});
+
+describe('oobkit rotate-key and backup', () => {
+  function oobkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [CLI, '--data-dir', dir, ...args],
+        { env, cwd: dir },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('rotate the key and back up on the data folder; both refuse the API', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    const oldText = readFileSync(keyFile, 'utf8');
+
+    const rotated = await oobkit(['rotate-key', '--json']);
+    expect(rotated.code).toBe(0);
+    expect(JSON.parse(rotated.stdout)).toEqual({ records: 10, replacedKeys: 1, keyFile });
+    expect(readFileSync(keyFile, 'utf8')).not.toBe(oldText);
+    expect(await secretsOf(s)).toEqual(before); // the open store followed
+
+    const human = await oobkit(['rotate-key', '--keep-old-key', join(dir, 'old.key')]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('rotated: 10 secret records');
+    expect(human.stdout).toContain(join(dir, 'old.key'));
+
+    const backup = await oobkit(['backup', join(dir, 'copy.db')]);
+    expect(backup.code).toBe(0);
+    expect(backup.stdout).toContain('check: ok');
+    expect(backup.stdout).toContain(keyFile);
+    const again = await oobkit(['backup', join(dir, 'copy.db')]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('STORE_CONFLICT');
+
+    for (const cmd of [['rotate-key'], ['backup', join(dir, 'x.db')]]) {
+      const r = await oobkit(['--api', 'http://127.0.0.1:9', ...cmd]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('data folder only');
+    }
+    expect(existsSync(join(dir, 'x.db'))).toBe(false);
+  });
+});
