@@ -12,7 +12,7 @@ import {
   requestProvisioning,
   requestUnprovision,
 } from './jobs.js';
-import { backupSiteDatabase, rotateSecretKey } from './maintenance.js';
+import { backupSiteDatabase, pruneEventLog, rotateSecretKey } from './maintenance.js';
 import { readinessWarnings } from './readiness.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
@@ -361,6 +361,31 @@ function dataFolderConfig(cmd: Command, what: string): ServiceConfig {
   }
   return configFor(cmd, { api: { token: DIRECT_MODE_TOKEN } });
 }
+
+program
+  .command('prune-events')
+  .description(
+    'delete the events older than a number of days (data folder only; a running service also does it hourly, see events.retentionDays)',
+  )
+  .requiredOption('--older-than <days>', 'age in days (whole number, 1 or more)', intOption)
+  .option('--json', 'print the result as JSON')
+  .action(async (o: { olderThan: number; json?: boolean }, cmd: Command) => {
+    if (o.olderThan < 1) throw new UsageError('--older-than is a number of days, 1 or more');
+    const config = dataFolderConfig(cmd, 'prune-events');
+    if (!existsSync(config.databasePath)) {
+      throw new ServiceError('STORE_NOT_FOUND', `no site store at ${config.databasePath}`);
+    }
+    const store = await openSqliteStore({
+      path: config.databasePath,
+      keyProvider: fileKeyProvider(config.keyFile),
+    });
+    try {
+      const { removed, before } = await pruneEventLog(store, o.olderThan, { by: 'cli' });
+      print(o.json, { removed, before }, () => `deleted ${removed} events from before ${before}`);
+    } finally {
+      await store.close();
+    }
+  });
 
 program
   .command('rotate-key')

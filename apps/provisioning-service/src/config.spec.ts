@@ -39,8 +39,19 @@ describe('resolveConfig', () => {
       OOBKIT_LOG_LEVEL: 'debug',
       OOBKIT_INSTANCE_ID: 'node-a',
       OOBKIT_DATABASE: join(dir, 'other.db'),
+      OOBKIT_EVENT_RETENTION_DAYS: '30',
+      OOBKIT_HELLO_DROP_WINDOW_MS: '0',
     };
     const c = resolveConfig({ api: { port: 0 }, workers: 2 }, env);
+    expect(c.events).toEqual({ retentionDays: 30, helloDropWindowMs: 0, helloDropsPerMinute: 120 });
+    expect(resolveConfig({ dataDir: dir, api: { token: 'x'.repeat(16) } }, {}).events).toEqual({
+      retentionDays: 90,
+      helloDropWindowMs: 3_600_000,
+      helloDropsPerMinute: 120,
+    });
+    expect(() => resolveConfig({ dataDir: dir }, { OOBKIT_EVENT_RETENTION_DAYS: '-1' })).toThrow(
+      expect.objectContaining({ setting: 'OOBKIT_EVENT_RETENTION_DAYS' }),
+    );
     expect(c).toMatchObject({
       dataDir: dir,
       databasePath: join(dir, 'other.db'),

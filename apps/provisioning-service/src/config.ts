@@ -24,6 +24,15 @@ export interface ServiceConfig {
   /** This instance's name as a lease owner. */
   instanceId: string;
   logLevel: LogLevelSetting;
+  /** The event log's upkeep. */
+  events: {
+    /** Events older than this many days are deleted (hourly, by every running service); 0 keeps all. */
+    retentionDays: number;
+    /** Per device and reason, at most one dropped-hello event per this many ms; 0 logs every one. */
+    helloDropWindowMs: number;
+    /** Dropped and malformed hellos logged per minute at most, all devices together; 0 = no cap. */
+    helloDropsPerMinute: number;
+  };
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -36,6 +45,7 @@ export const CONFIG_DEFAULTS = {
   workers: 16,
   leaseMs: 60_000,
   logLevel: 'info',
+  events: { retentionDays: 90, helloDropWindowMs: 3_600_000, helloDropsPerMinute: 120 },
 } as const;
 
 /** The `OOBKIT_*` variables `resolveConfig` reads, and the setting each one sets. */
@@ -54,6 +64,9 @@ export const CONFIG_ENV = {
   OOBKIT_LEASE_MS: 'leaseMs',
   OOBKIT_INSTANCE_ID: 'instanceId',
   OOBKIT_LOG_LEVEL: 'logLevel',
+  OOBKIT_EVENT_RETENTION_DAYS: 'events.retentionDays',
+  OOBKIT_HELLO_DROP_WINDOW_MS: 'events.helloDropWindowMs',
+  OOBKIT_HELLO_DROPS_PER_MINUTE: 'events.helloDropsPerMinute',
 } as const;
 
 const LOG_LEVELS: readonly LogLevelSetting[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -130,6 +143,32 @@ export function resolveConfig(
       'instanceId',
     ),
     logLevel: level(overrides.logLevel ?? e('OOBKIT_LOG_LEVEL') ?? CONFIG_DEFAULTS.logLevel),
+    events: {
+      retentionDays: range(
+        overrides.events?.retentionDays ??
+          envInt('OOBKIT_EVENT_RETENTION_DAYS') ??
+          CONFIG_DEFAULTS.events.retentionDays,
+        'events.retentionDays',
+        0,
+        36_500,
+      ),
+      helloDropWindowMs: range(
+        overrides.events?.helloDropWindowMs ??
+          envInt('OOBKIT_HELLO_DROP_WINDOW_MS') ??
+          CONFIG_DEFAULTS.events.helloDropWindowMs,
+        'events.helloDropWindowMs',
+        0,
+        7 * 86_400_000,
+      ),
+      helloDropsPerMinute: range(
+        overrides.events?.helloDropsPerMinute ??
+          envInt('OOBKIT_HELLO_DROPS_PER_MINUTE') ??
+          CONFIG_DEFAULTS.events.helloDropsPerMinute,
+        'events.helloDropsPerMinute',
+        0,
+        1_000_000,
+      ),
+    },
   };
   const token = overrides.api?.token ?? e('OOBKIT_API_TOKEN');
   if (token !== undefined) {

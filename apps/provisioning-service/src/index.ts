@@ -85,6 +85,7 @@ export {
   type BackupOptions,
   type BackupResult,
   backupSiteDatabase,
+  pruneEventLog,
   type RotateKeyOptions,
   type RotateKeyResult,
   rotateSecretKey,

@@ -1,6 +1,6 @@
 /**
- * Site upkeep on the data folder: a new secret key (every record sealed again) and a consistent
- * copy of the site database. Both work while services run on the same database.
+ * Site upkeep: a new secret key (every record sealed again), a consistent copy of the site
+ * database, and the event log's retention. All of it works while services run on the database.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,30 @@ import Database from 'better-sqlite3';
 import { fileKeyProvider, SECRET_KEY_BYTES, secretKeysOf, writeKeyFile } from './secrets/index.js';
 import { SecretKeyError, ServiceError, StoreConflictError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite.js';
+import type { SiteStore } from './store/types.js';
+
+/**
+ * Deletes the events older than `days` days and, when any went, records how many in one
+ * `events.pruned` event (the service runs this hourly; `oobkit prune-events` on demand).
+ */
+export async function pruneEventLog(
+  store: SiteStore,
+  days: number,
+  opts: { by?: string; now?: number } = {},
+): Promise<{ removed: number; before: string }> {
+  if (!Number.isInteger(days) || days < 1) throw new TypeError('days must be a whole number, 1 or more');
+  const before = new Date((opts.now ?? Date.now()) - days * 86_400_000).toISOString();
+  const removed = await store.pruneEvents(before);
+  if (removed > 0) {
+    await store.appendEvent({
+      level: 'info',
+      type: 'events.pruned',
+      message: `${removed} events older than ${days} days deleted${opts.by ? ` (${opts.by})` : ''}`,
+      data: { removed, before, retentionDays: days, ...(opts.by ? { by: opts.by } : {}) },
+    });
+  }
+  return { removed, before };
+}
 
 export interface RotateKeyOptions {
   /** The site database (it must exist: a rotation never creates a store). */

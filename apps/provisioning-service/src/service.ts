@@ -16,6 +16,7 @@ import {
   type ReceivedHello,
 } from './intake/index.js';
 import { createLogger, type Logger } from './log.js';
+import { pruneEventLog } from './maintenance.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Job, SiteStore } from './store/types.js';
@@ -43,6 +44,9 @@ export interface ServiceDeps {
   /** Idle workers look for crashed workers' expired leases this often (default leaseMs / 2, ≤ 1 s). */
   pollMs?: number;
 }
+
+/** How often a running service deletes events past `config.events.retentionDays`. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export type HelloScreened = IntakeOutcome & { uuid: string; remoteAddress: string };
 
@@ -151,6 +155,31 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       const addr = api.server.address();
       if (addr && typeof addr === 'object') apiAddress = { address: addr.address, port: addr.port };
       cleanups.unshift(() => api.close());
+    }
+
+    // Event log upkeep: at start, then hourly. Every instance does it (deleting is idempotent).
+    const retentionDays = config.events.retentionDays;
+    if (retentionDays > 0) {
+      let pruning: Promise<void> | undefined;
+      const prune = (): void => {
+        pruning ??= pruneEventLog(store, retentionDays)
+          .then(({ removed, before }) => {
+            if (removed > 0) logger.info({ removed, before }, 'event log pruned');
+          })
+          .catch((err: unknown) => {
+            logger.warn({ err: { message: (err as Error).message } }, 'event log pruning failed');
+          })
+          .finally(() => {
+            pruning = undefined;
+          });
+      };
+      prune();
+      const timer = setInterval(prune, PRUNE_EVERY_MS);
+      timer.unref();
+      cleanups.unshift(async () => {
+        clearInterval(timer);
+        await pruning;
+      });
     }
 
     pool.start();

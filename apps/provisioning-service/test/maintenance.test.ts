@@ -380,11 +380,51 @@ describe('oobkit rotate-key and backup', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('STORE_CONFLICT');
 
-    for (const cmd of [['rotate-key'], ['backup', join(dir, 'x.db')]]) {
+    for (const cmd of [
+      ['rotate-key'],
+      ['backup', join(dir, 'x.db')],
+      ['prune-events', '--older-than', '30'],
+    ]) {
       const r = await oobkit(['--api', 'http://127.0.0.1:9', ...cmd]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('data folder only');
     }
     expect(existsSync(join(dir, 'x.db'))).toBe(false);
+  });
+
+  it('prune-events deletes the events older than the given days and records it', async () => {
+    const s = await open();
+    const day = 86_400_000;
+    await s.appendEvent({
+      level: 'info',
+      type: 'old',
+      message: 'a',
+      at: new Date(Date.now() - 40 * day).toISOString(),
+    });
+    await s.appendEvent({
+      level: 'info',
+      type: 'old',
+      message: 'b',
+      at: new Date(Date.now() - 31 * day).toISOString(),
+    });
+    await s.appendEvent({
+      level: 'info',
+      type: 'kept',
+      message: 'c',
+      at: new Date(Date.now() - 29 * day).toISOString(),
+    });
+    const r = await oobkit(['prune-events', '--older-than', '30', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ removed: 2, before: expect.any(String) });
+    expect(await s.listEvents({ type: 'old' })).toEqual([]);
+    expect((await s.listEvents({ type: 'kept' })).map((e) => e.message)).toEqual(['c']);
+    expect((await s.listEvents({ type: 'events.pruned' })).map((e) => e.data)).toEqual([
+      { removed: 2, before: expect.any(String), retentionDays: 30, by: 'cli' },
+    ]);
+    for (const bad of [['--older-than', '0'], ['--older-than', 'week'], []]) {
+      const u = await oobkit(['prune-events', ...bad]);
+      expect(u.code).toBe(2);
+    }
+    expect((await s.listEvents({ type: 'kept' })).map((e) => e.message)).toEqual(['c']);
   });
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../src/config.js';
 import { requestProvisioning } from '../src/jobs.js';
-import type { RunningService } from '../src/service.js';
-import { createSite, type Site } from './flow-harness.js';
+import { createLogger } from '../src/log.js';
+import { type RunningService, startService } from '../src/service.js';
+import { createSite, openTestStore, type Site } from './flow-harness.js';
 
 const TOKEN = 'service-test-token-0123456789';
 
@@ -73,5 +75,90 @@ describe('the service with its admin API', () => {
     expect((await site.store.getDevice(device.uuid))?.status).toBe('unprovisioned');
     const job = await site.store.getJob(finished.job.id);
     expect(job?.journal.unprovision).toEqual({ from: 'post' });
+  });
+});
+
+describe('the event log upkeep', () => {
+  const DAY = 86_400_000;
+  const config = (retentionDays: number) =>
+    resolveConfig(
+      {
+        dataDir: '/nonexistent-oobkit-test',
+        hello: { host: '127.0.0.1', port: 0 },
+        api: { token: 'test-token-0123456789' },
+        events: { retentionDays },
+      },
+      {},
+    );
+
+  it('deletes the events older than the retention at start and says so in one event', async () => {
+    const store = await openTestStore();
+    try {
+      await store.appendEvent({
+        level: 'info',
+        type: 'old',
+        message: 'from last year',
+        at: new Date(Date.now() - 365 * DAY).toISOString(),
+      });
+      await store.appendEvent({
+        level: 'info',
+        type: 'old',
+        message: 'from 31 days ago',
+        at: new Date(Date.now() - 31 * DAY).toISOString(),
+      });
+      await store.appendEvent({
+        level: 'info',
+        type: 'recent',
+        message: 'from 29 days ago',
+        at: new Date(Date.now() - 29 * DAY).toISOString(),
+      });
+      const service = await startService(config(30), {
+        store,
+        api: false,
+        logger: createLogger({ level: 'silent' }),
+      });
+      try {
+        const deadline = Date.now() + 10_000;
+        let pruned = await store.listEvents({ type: 'events.pruned' });
+        while (pruned.length === 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+          pruned = await store.listEvents({ type: 'events.pruned' });
+        }
+        expect(pruned.map((e) => e.data)).toEqual([
+          { removed: 2, before: expect.any(String), retentionDays: 30 },
+        ]);
+        expect(await store.listEvents({ type: 'old' })).toEqual([]);
+        expect((await store.listEvents({ type: 'recent' })).map((e) => e.message)).toEqual([
+          'from 29 days ago',
+        ]);
+      } finally {
+        await service.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps every event with a retention of 0 days', async () => {
+    const store = await openTestStore();
+    try {
+      await store.appendEvent({
+        level: 'info',
+        type: 'old',
+        message: 'ancient',
+        at: '2001-01-01T00:00:00.000Z',
+      });
+      const service = await startService(config(0), {
+        store,
+        api: false,
+        logger: createLogger({ level: 'silent' }),
+      });
+      // Closing waits for a prune that started; with retention 0 none may start at all.
+      await service.close();
+      expect((await store.listEvents({ type: 'old' })).map((e) => e.message)).toEqual(['ancient']);
+      expect(await store.listEvents({ type: 'events.pruned' })).toEqual([]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -285,6 +285,39 @@ describe('events', () => {
       field: 'level',
     });
   });
+
+  it('prunes the events before a time, oldest first, across several batches', async () => {
+    const s = await open();
+    const day = 86_400_000;
+    // 12,001 old events (more than two delete batches), then 3 recent ones.
+    for (let i = 0; i <= 12_000; i++) {
+      await s.appendEvent({
+        level: 'debug',
+        type: 'old',
+        message: `o${i}`,
+        at: new Date(t - 40 * day + i).toISOString(),
+      });
+    }
+    for (let i = 0; i < 3; i++) {
+      await s.appendEvent({
+        level: 'info',
+        type: 'new',
+        message: `n${i}`,
+        at: new Date(t - i * day).toISOString(),
+      });
+    }
+    await expect(s.pruneEvents('last month')).rejects.toMatchObject({
+      code: 'STORE_INVALID_INPUT',
+      field: 'before',
+    });
+    expect(await s.listEvents({ type: 'old', limit: 1 })).toHaveLength(1); // nothing went
+    // The cutoff is exclusive, and a time with an offset is compared as the instant it names.
+    const cutoff = new Date(t - day);
+    const withOffset = `${new Date(cutoff.getTime() + 2 * 3_600_000).toISOString().slice(0, 19)}+02:00`;
+    expect(await s.pruneEvents(withOffset)).toBe(12_001 + 1);
+    expect((await s.listEvents({ limit: 100 })).map((e) => e.message)).toEqual(['n0', 'n1']);
+    expect(await s.pruneEvents(cutoff.toISOString())).toBe(0);
+  });
 });
 
 describe('jobs, leases and fencing', () => {

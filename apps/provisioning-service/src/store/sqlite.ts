@@ -66,6 +66,8 @@ const SECRET_KINDS: readonly SecretKind[] = ['admin', 'mebx', 'directory'];
 const SECRET_STATES: readonly SecretState[] = ['pending', 'current', 'retired'];
 const KEY_CHECK_PLAINTEXT = 'oobkit secret key check v1';
 const DEFAULT_LIST_LIMIT = 100;
+/** Events deleted per transaction by `pruneEvents`. */
+const PRUNE_BATCH = 5_000;
 const MAX_LIST_LIMIT = 10_000;
 
 /**
@@ -708,6 +710,24 @@ class SqliteSiteStore implements SiteStore {
       pushEventValues(values, validateEvent(e, nowIso ?? '', true));
     }
     return values;
+  }
+
+  async pruneEvents(before: string): Promise<number> {
+    this.open();
+    const t = typeof before === 'string' ? Date.parse(before) : Number.NaN;
+    if (Number.isNaN(t)) throw new StoreInputError('before must be an ISO 8601 time', 'before');
+    const cutoff = new Date(t).toISOString();
+    // Oldest first by id: the subquery stops at the batch size instead of reading the table.
+    const batch = this.stmt(
+      `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? ORDER BY id LIMIT ${PRUNE_BATCH})`,
+    );
+    let removed = 0;
+    for (;;) {
+      const n = this.tx(() => batch.run(cutoff).changes);
+      removed += n;
+      if (n < PRUNE_BATCH) return removed;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**

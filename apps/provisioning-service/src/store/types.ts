@@ -254,6 +254,11 @@ export interface SiteStore {
     limit?: number;
     type?: string;
   }): Promise<SiteEvent[]>;
+  /**
+   * Deletes the events stamped before `before` (an ISO 8601 time), oldest first, in batches so
+   * that writers in other processes get the database between them; how many went.
+   */
+  pruneEvents(before: string): Promise<number>;
 
   // jobs
   /** Queues a job unless one is queued or running for the device; then returns that one (`created: false`). */
