@@ -30,7 +30,7 @@ export interface ServiceConfig {
     retentionDays: number;
     /** Per device and reason, at most one dropped-hello event per this many ms; 0 logs every one. */
     helloDropWindowMs: number;
-    /** Dropped and malformed hellos logged per minute at most, all devices together; 0 = no cap. */
+    /** Dropped (and, apart, malformed) hellos logged per sliding minute at most, all senders together; 0 = no cap. */
     helloDropsPerMinute: number;
   };
 }

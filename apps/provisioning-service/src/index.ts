@@ -71,13 +71,17 @@ export {
 export { verifyDeviceLogin } from './flow/verify.js';
 export {
   type AcceptedHello,
+  createEventThrottle,
   createHelloIntake,
+  type EventThrottle,
+  type EventThrottleOptions,
   HELLO_ACCEPTED_EVENT,
   type HelloIntake,
   type HelloMatch,
   type IntakeOutcome,
   matchHelloHashes,
   type ReceivedHello,
+  type ThrottleDecision,
 } from './intake/index.js';
 export { type JobRequestOutcome, requestProvisioning, requestUnprovision } from './jobs.js';
 export { type CreateLoggerOptions, createLogger, type Logger, type LogLevel } from './log.js';

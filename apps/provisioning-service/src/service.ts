@@ -10,6 +10,7 @@ import { createWorkerPool, type JobFinished } from './flow/pool.js';
 import { createJobRunner, type FlowCheckpoint } from './flow/run.js';
 import type { TransportStats } from './flow/session.js';
 import {
+  createEventThrottle,
   createHelloIntake,
   type HelloIntake,
   type IntakeOutcome,
@@ -86,7 +87,11 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     const directory = deps.directory ?? noDirectory;
 
     let wake = (): void => undefined;
-    const intake = createHelloIntake({ store, events, onQueued: () => wake() });
+    const dropLog = {
+      windowMs: config.events.helloDropWindowMs,
+      perMinute: config.events.helloDropsPerMinute,
+    };
+    const intake = createHelloIntake({ store, events, onQueued: () => wake(), dropLog });
     const runner = createJobRunner({
       store,
       directory,
@@ -128,12 +133,22 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
         logger.error({ uuid: e.hello.uuid, err: { message: (err as Error).message } }, 'hello intake failed');
       });
     });
+    // Any host can send malformed hellos: one event per sender and error per window, capped.
+    const rejectedLog = createEventThrottle(dropLog);
     listener.on('rejected', (e) => {
+      const d = rejectedLog.admit(`${e.remoteAddress} ${e.error.code}`);
+      if (!d.log) return;
+      const held = d.repeats + d.rateLimited;
       void events.emit({
         level: 'warn',
         type: 'hello.rejected',
-        message: `malformed hello dropped: ${e.error.message}`,
-        data: { address: e.remoteAddress, code: e.error.code },
+        message: `malformed hello dropped: ${e.error.message}${held > 0 ? ` (${held} more not logged)` : ''}`,
+        data: {
+          address: e.remoteAddress,
+          code: e.error.code,
+          ...(d.repeats > 0 ? { repeats: d.repeats } : {}),
+          ...(d.rateLimited > 0 ? { rateLimited: d.rateLimited } : {}),
+        },
       });
     });
     const helloAddress = await listener.listen();

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { requestProvisioning } from '../src/jobs.js';
@@ -157,6 +158,72 @@ describe('the event log upkeep', () => {
       await service.close();
       expect((await store.listEvents({ type: 'old' })).map((e) => e.message)).toEqual(['ancient']);
       expect(await store.listEvents({ type: 'events.pruned' })).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('logs repeated dropped and malformed hellos once per window (events.helloDropWindowMs)', async () => {
+    const countEvents = async (type: string) => (await store.listEvents({ type, limit: 1000 })).length;
+    const store = await openTestStore();
+    const start = (helloDropWindowMs: number) =>
+      startService(
+        resolveConfig(
+          {
+            dataDir: '/nonexistent-oobkit-test',
+            hello: { host: '127.0.0.1', port: 0 },
+            api: { token: 'test-token-0123456789' },
+            events: { helloDropWindowMs },
+          },
+          {},
+        ),
+        { store, api: false, logger: createLogger({ level: 'silent' }) },
+      );
+    const unknown = {
+      kind: 'pki' as const,
+      version: 3 as const,
+      adminCredentialsSet: false,
+      retryCount: 0,
+      uuid: '0d0d0d0d-0000-4000-8000-00000000abcd',
+      hashes: [],
+    };
+    const garbage = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port }, () => s.end(Buffer.from('not a hello at all')));
+        s.on('error', reject);
+        s.on('close', () => resolve());
+      });
+    const waitFor = async (type: string, n: number) => {
+      const deadline = Date.now() + 10_000;
+      while ((await countEvents(type)) < n && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+    };
+    try {
+      const hourly = await start(3_600_000);
+      for (let i = 0; i < 3; i++) {
+        expect(
+          await hourly.handleHello({ hello: { ...unknown, retryCount: i }, remoteAddress: '127.0.0.9' }),
+        ).toEqual({
+          action: 'dropped',
+          reason: 'unknown-uuid',
+        });
+        await garbage(hourly.helloAddress.port);
+      }
+      await waitFor('hello.rejected', 1);
+      await new Promise((r) => setTimeout(r, 100)); // time for wrongly logged repeats to show up
+      expect(await countEvents('hello.dropped.unknown-uuid')).toBe(1);
+      expect(await countEvents('hello.rejected')).toBe(1);
+      await hourly.close();
+
+      const each = await start(0);
+      for (let i = 0; i < 2; i++) {
+        await each.handleHello({ hello: unknown, remoteAddress: '127.0.0.9' });
+        await garbage(each.helloAddress.port);
+      }
+      await waitFor('hello.rejected', 3);
+      expect(await countEvents('hello.dropped.unknown-uuid')).toBe(3);
+      expect(await countEvents('hello.rejected')).toBe(3);
+      await each.close();
     } finally {
       await store.close();
     }

@@ -9,3 +9,9 @@ export {
   normalizeAddress,
   type ReceivedHello,
 } from './intake.js';
+export {
+  createEventThrottle,
+  type EventThrottle,
+  type EventThrottleOptions,
+  type ThrottleDecision,
+} from './throttle.js';

@@ -5,7 +5,13 @@ import { createEventSink } from '../flow/events.js';
 import { staticKeyProvider } from '../secrets/index.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { SiteStore, StoredProvisioningCertificate } from '../store/types.js';
-import { createHelloIntake, type HelloIntake, matchHelloHashes, normalizeAddress } from './intake.js';
+import {
+  createHelloIntake,
+  HELLO_ACCEPTED_EVENT,
+  type HelloIntake,
+  matchHelloHashes,
+  normalizeAddress,
+} from './intake.js';
 
 const ROOT = Buffer.from('a test root certificate');
 const hashOf = (alg: 'sha1' | 'sha256' | 'sha384', data: Buffer) => createHash(alg).update(data).digest();
@@ -139,5 +145,194 @@ describe('hello intake', () => {
     const out = await intake.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.6' });
     expect(out).toMatchObject({ action: 'queued', created: true });
     expect((await store.getDevice(UUID))?.status).toBe('provisioned');
+  });
+
+  describe('repeated hellos', () => {
+    const MINUTE = 60_000;
+    const HOUR = 3_600_000;
+    let clock: number;
+    let throttled: HelloIntake;
+    beforeEach(() => {
+      clock = Date.UTC(2026, 0, 1);
+      throttled = createHelloIntake({
+        store,
+        events: createEventSink(store, undefined),
+        onQueued: (job) => queued.push(job.id),
+        dropLog: { now: () => clock },
+      });
+    });
+    // AMT's retry schedule for its first hour: every minute for 5 min, then every 5 min.
+    const firstHour = [0, 1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55].map((m) => m * MINUTE);
+    const start = Date.UTC(2026, 0, 1);
+    const typesOf = async (type: string) => store.listEvents({ type });
+
+    it('stores one unknown-UUID drop per device and hour, the next one counting the hellos between', async () => {
+      for (const at of firstHour) {
+        clock = start + at;
+        expect(await throttled.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.2' })).toEqual({
+          action: 'dropped',
+          reason: 'unknown-uuid',
+        });
+      }
+      const first = await typesOf('hello.dropped.unknown-uuid');
+      expect(first).toHaveLength(1);
+      expect(first[0]?.data).not.toHaveProperty('repeats');
+      expect(first[0]?.message).toBe('hello dropped: this UUID was not imported for out-of-band management');
+
+      clock = start + HOUR;
+      expect(await throttled.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.2' })).toEqual({
+        action: 'dropped',
+        reason: 'unknown-uuid',
+      });
+      const events = await typesOf('hello.dropped.unknown-uuid');
+      expect(events).toHaveLength(2);
+      expect(events.find((e) => e.id !== first[0]?.id)).toMatchObject({
+        uuid: UUID,
+        level: 'warn',
+        data: { address: '127.0.0.2', repeats: firstHour.length - 1 },
+        message: `hello dropped: this UUID was not imported for out-of-band management (${firstHour.length - 1} more from this device since the last one logged)`,
+      });
+      expect(await store.getDevice(UUID)).toBeUndefined();
+    });
+
+    it('throttles each UUID and drop reason apart', async () => {
+      const other = '4c4c4544-0046-4810-8047-b7c04f4e5932';
+      await addChain();
+      await throttled.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.2' });
+      await throttled.handle({ hello: { ...hello([ourHash]), uuid: other }, remoteAddress: '127.0.0.2' });
+      await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
+      const noMatch = hello([{ algorithm: 'sha256', hash: new Uint8Array(32) }]);
+      clock += MINUTE;
+      expect(await throttled.handle({ hello: noMatch, remoteAddress: '127.0.0.3' })).toEqual({
+        action: 'dropped',
+        reason: 'no-root-match',
+      });
+      clock += MINUTE;
+      expect(
+        await throttled.handle({ hello: noMatch, remoteAddress: '127.0.0.7', receivedAt: clock }),
+      ).toEqual({
+        action: 'dropped',
+        reason: 'no-root-match',
+      });
+      expect((await store.listEvents()).map((e) => [e.type, e.uuid])).toEqual([
+        ['hello.dropped.unknown-uuid', UUID],
+        ['hello.dropped.unknown-uuid', other],
+        ['hello.dropped.no-root-match', UUID],
+      ]);
+      // The held-back hello still recorded where and when the device was last heard from.
+      expect(await store.getDevice(UUID)).toMatchObject({
+        address: '127.0.0.7',
+        lastHelloAt: new Date(clock).toISOString(),
+      });
+    });
+
+    it('stores one PSK drop per device and window', async () => {
+      const psk = {
+        kind: 'psk' as const,
+        version: 2 as const,
+        adminCredentialsSet: false,
+        retryCount: 0,
+        uuid: UUID,
+        pid: 'ABCD1234',
+      };
+      for (let i = 0; i < 3; i++)
+        expect(await throttled.handle({ hello: psk, remoteAddress: '127.0.0.4' })).toEqual({
+          action: 'dropped',
+          reason: 'psk',
+        });
+      expect(await typesOf('hello.dropped.psk')).toHaveLength(1);
+    });
+
+    it('caps drop events per minute over all devices and reports the ones held back', async () => {
+      const flood = createHelloIntake({
+        store,
+        events: createEventSink(store, undefined),
+        dropLog: { perMinute: 3, now: () => clock },
+      });
+      const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      for (let i = 0; i < 10; i++)
+        expect(
+          await flood.handle({ hello: { ...hello([ourHash]), uuid: uuid(i) }, remoteAddress: '127.0.0.9' }),
+        ).toEqual({ action: 'dropped', reason: 'unknown-uuid' });
+      expect(await typesOf('hello.dropped.unknown-uuid')).toHaveLength(3);
+      clock += MINUTE;
+      // A device held back by the cap is not inside its own window: its next hello is logged.
+      await flood.handle({ hello: { ...hello([ourHash]), uuid: uuid(9) }, remoteAddress: '127.0.0.9' });
+      const events = await typesOf('hello.dropped.unknown-uuid');
+      expect(events).toHaveLength(4);
+      expect(events.find((e) => e.uuid === uuid(9))).toMatchObject({
+        data: { rateLimited: 7 },
+        message: expect.stringMatching(/\(7 not logged over the per-minute limit\)$/),
+      });
+      expect(events.find((e) => e.uuid === uuid(9))?.data).not.toHaveProperty('repeats');
+    });
+
+    it('stores every drop with windowMs 0', async () => {
+      const every = createHelloIntake({
+        store,
+        events: createEventSink(store, undefined),
+        dropLog: { windowMs: 0, now: () => clock },
+      });
+      for (let i = 0; i < 3; i++) await every.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.2' });
+      expect(await typesOf('hello.dropped.unknown-uuid')).toHaveLength(3);
+    });
+
+    it('stores one "already has a job" event per job and window, the queueing unchanged', async () => {
+      await addChain();
+      await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
+      const outcomes = [];
+      for (const [i, at] of firstHour.entries()) {
+        clock = start + at;
+        outcomes.push(await throttled.handle({ hello: hello([ourHash], i), remoteAddress: '127.0.0.5' }));
+      }
+      expect(outcomes[0]).toMatchObject({ action: 'queued', created: true });
+      const jobId = outcomes[0]?.action === 'queued' ? outcomes[0].job.id : -1;
+      for (const out of outcomes.slice(1))
+        expect(out).toMatchObject({ action: 'queued', created: false, job: { id: jobId } });
+      expect(queued).toEqual(firstHour.map(() => jobId));
+      expect(await store.listJobs()).toHaveLength(1);
+      expect(throttled.lastAccepted(UUID)?.retryCount).toBe(firstHour.length - 1);
+
+      const accepted = await typesOf(HELLO_ACCEPTED_EVENT);
+      expect(accepted.map((e) => [e.level, e.data?.jobCreated, e.data?.retryCount])).toEqual([
+        ['info', true, 0],
+        ['debug', false, 1],
+      ]);
+
+      clock = start + MINUTE + HOUR;
+      const late = await throttled.handle({ hello: hello([ourHash], 99), remoteAddress: '127.0.0.5' });
+      expect(late).toMatchObject({ action: 'queued', created: false, job: { id: jobId } });
+      const after = await typesOf(HELLO_ACCEPTED_EVENT);
+      expect(after).toHaveLength(3);
+      expect(after.find((e) => e.data?.retryCount === 99)).toMatchObject({
+        level: 'debug',
+        jobId,
+        data: { jobCreated: false, repeats: firstHour.length - 2 },
+        message: `hello accepted: the device already has a job (${firstHour.length - 2} more from this device since the last one logged)`,
+      });
+    });
+
+    it("logs a new job's hellos even when the last job's repeat was logged just before", async () => {
+      await addChain();
+      await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
+      await throttled.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.5' });
+      await throttled.handle({ hello: hello([ourHash], 1), remoteAddress: '127.0.0.5' });
+      const lease = await store.claimJob('test', 60_000);
+      if (!lease) throw new Error('no job to claim');
+      await store.finishJob(lease.job.id, lease.fencingToken, { state: 'failed' });
+      clock += MINUTE;
+      const created = await throttled.handle({ hello: hello([ourHash], 2), remoteAddress: '127.0.0.5' });
+      const repeat = await throttled.handle({ hello: hello([ourHash], 3), remoteAddress: '127.0.0.5' });
+      expect(created).toMatchObject({ action: 'queued', created: true });
+      expect(repeat).toMatchObject({ action: 'queued', created: false });
+      expect(
+        (await typesOf(HELLO_ACCEPTED_EVENT)).map((e) => [e.data?.jobCreated, e.data?.retryCount]),
+      ).toEqual([
+        [true, 0],
+        [false, 1],
+        [true, 2],
+        [false, 3],
+      ]);
+    });
   });
 });

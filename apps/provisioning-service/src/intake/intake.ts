@@ -1,6 +1,7 @@
 import type { Hello } from '@oobkit/hello';
 import type { EventSink } from '../flow/events.js';
 import type { Job, SiteStore, StoredProvisioningCertificate } from '../store/types.js';
+import { createEventThrottle, type EventThrottleOptions, type ThrottleDecision } from './throttle.js';
 
 /** A decoded hello and where it came from, as the hello listener reports it. */
 export interface ReceivedHello {
@@ -70,14 +71,49 @@ export function matchHelloHashes(
   return matches;
 }
 
+/** What a logged event says of the events held back before it (data fields and a message tail). */
+function heldBack(d: ThrottleDecision): { data: Record<string, number>; note: string } {
+  const data: Record<string, number> = {};
+  const parts: string[] = [];
+  if (d.repeats > 0) {
+    data.repeats = d.repeats;
+    parts.push(`${d.repeats} more from this device since the last one logged`);
+  }
+  if (d.rateLimited > 0) {
+    data.rateLimited = d.rateLimited;
+    parts.push(`${d.rateLimited} not logged over the per-minute limit`);
+  }
+  return { data, note: parts.length > 0 ? ` (${parts.join('; ')})` : '' };
+}
+
 export function createHelloIntake(opts: {
   store: SiteStore;
   events: EventSink;
   /** Called when a job was queued (new or existing), so a worker wakes up. */
   onQueued?: (job: Job, created: boolean) => void;
+  /** How often a repeated dropped hello (and a repeated hello of a queued device) is logged. */
+  dropLog?: EventThrottleOptions;
 }): HelloIntake {
   const { store, events } = opts;
   const accepted = new Map<string, AcceptedHello>();
+  // AMT repeats an unanswered hello for a day, a site often has many machines not imported,
+  // and any host can send made-up UUIDs: one stored event per device and window is enough.
+  const dropLog = createEventThrottle(opts.dropLog);
+  // A device with a job keeps saying hello until the job reaches it; the first repeat of each
+  // job is worth a line, the rest are not.
+  const repeatLog = createEventThrottle(opts.dropLog);
+
+  async function dropped(
+    reason: 'unknown-uuid' | 'no-root-match' | 'psk',
+    e: Parameters<EventSink['emit']>[0] & { data: Record<string, unknown> },
+  ): Promise<IntakeOutcome> {
+    const decision = dropLog.admit(`${reason}:${e.uuid}`);
+    if (decision.log) {
+      const { data, note } = heldBack(decision);
+      await events.emit({ ...e, message: e.message + note, data: { ...e.data, ...data } });
+    }
+    return { action: 'dropped', reason };
+  }
 
   async function handle(received: ReceivedHello): Promise<IntakeOutcome> {
     const { hello } = received;
@@ -85,26 +121,22 @@ export function createHelloIntake(opts: {
     const at = new Date(received.receivedAt ?? Date.now()).toISOString();
     const base = { uuid: hello.uuid, data: { address, retryCount: hello.retryCount } };
 
-    if (hello.kind === 'psk') {
-      await events.emit({
+    if (hello.kind === 'psk')
+      return dropped('psk', {
         ...base,
         level: 'warn',
         type: 'hello.dropped.psk',
         message: 'PSK hello dropped: only PKI (certificate-based) provisioning is supported',
       });
-      return { action: 'dropped', reason: 'psk' };
-    }
 
     const computer = await store.getComputer(hello.uuid);
-    if (!computer) {
-      await events.emit({
+    if (!computer)
+      return dropped('unknown-uuid', {
         ...base,
         level: 'warn',
         type: 'hello.dropped.unknown-uuid',
         message: 'hello dropped: this UUID was not imported for out-of-band management',
       });
-      return { action: 'dropped', reason: 'unknown-uuid' };
-    }
 
     const matches = matchHelloHashes(hello.hashes, await store.listProvisioningCertificates());
     const existing = await store.getDevice(hello.uuid);
@@ -113,16 +145,14 @@ export function createHelloIntake(opts: {
       lastHelloAt: at,
       ...(existing ? {} : { status: 'discovered' as const }),
     });
-    if (matches.length === 0) {
-      await events.emit({
+    if (matches.length === 0)
+      return dropped('no-root-match', {
         ...base,
         level: 'warn',
         type: 'hello.dropped.no-root-match',
         message: 'hello dropped: no hash in it equals the root hash of an enabled provisioning certificate',
         data: { ...base.data, algorithms: [...new Set(hello.hashes.map((h) => h.algorithm))] },
       });
-      return { action: 'dropped', reason: 'no-root-match' };
-    }
 
     const info: AcceptedHello = {
       uuid: hello.uuid,
@@ -138,14 +168,20 @@ export function createHelloIntake(opts: {
     // before the provisioning finished) must not make it look unprovisioned.
     if (created && existing?.status !== 'provisioned')
       await store.upsertDevice(hello.uuid, { status: 'queued' });
-    await events.emit({
-      uuid: hello.uuid,
-      jobId: job.id,
-      level: created ? 'info' : 'debug',
-      type: HELLO_ACCEPTED_EVENT,
-      message: created ? 'hello accepted: job queued' : 'hello accepted: the device already has a job',
-      data: { ...info, jobCreated: created },
-    });
+    // Keyed by job: a new job's first repeat hello is logged even if the last job's was recent.
+    const decision = created ? undefined : repeatLog.admit(`${hello.uuid}:${job.id}`);
+    if (!decision || decision.log) {
+      const { data, note } = decision ? heldBack(decision) : { data: {}, note: '' };
+      await events.emit({
+        uuid: hello.uuid,
+        jobId: job.id,
+        level: created ? 'info' : 'debug',
+        type: HELLO_ACCEPTED_EVENT,
+        message:
+          (created ? 'hello accepted: job queued' : 'hello accepted: the device already has a job') + note,
+        data: { ...info, jobCreated: created, ...data },
+      });
+    }
     opts.onQueued?.(job, created);
     return { action: 'queued', job, created };
   }
