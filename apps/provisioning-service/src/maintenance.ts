@@ -6,7 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, open, rm, stat } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import { fileKeyProvider, SECRET_KEY_BYTES, secretKeysOf, writeKeyFile } from './secrets/index.js';
+import {
+  createKeyFile,
+  fileKeyProvider,
+  SECRET_KEY_BYTES,
+  secretKeysOf,
+  writeKeyFile,
+} from './secrets/index.js';
 import { SecretKeyError, ServiceError, StoreConflictError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { SiteStore } from './store/types.js';
@@ -89,7 +95,9 @@ export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKey
     }
     let oldKeysFile: string | undefined;
     if (opts.keepOldKeysIn !== undefined) {
-      await writeNewKeyFile(opts.keepOldKeysIn, old);
+      await createKeyFile(opts.keepOldKeysIn, old).catch((err: unknown) => {
+        throw new StoreConflictError(`cannot create ${opts.keepOldKeysIn}: ${(err as Error).message}`);
+      });
       oldKeysFile = opts.keepOldKeysIn;
       say(`old key(s) kept in ${oldKeysFile}`);
     }
@@ -108,20 +116,6 @@ export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKey
   } finally {
     await store.close();
   }
-}
-
-/** An exclusive (never overwriting) key file, for keys kept aside. */
-async function writeNewKeyFile(path: string, keys: readonly Buffer[]): Promise<void> {
-  const fh = await open(path, 'wx', 0o600).catch((err: unknown) => {
-    throw new StoreConflictError(`cannot create ${path}: ${(err as Error).message}`);
-  });
-  try {
-    await fh.writeFile(keys.map((k) => `${k.toString('base64')}\n`).join(''));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await chmod(path, 0o600);
 }
 
 export interface BackupOptions {

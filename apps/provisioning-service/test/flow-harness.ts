@@ -33,7 +33,7 @@ import { createLogger } from '../src/log.js';
 import { staticKeyProvider } from '../src/secrets/index.js';
 import { type HelloScreened, type RunningService, startService } from '../src/service.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import type { AmtCredential, ProvisioningSettings, SiteStore } from '../src/store/types.js';
+import type { AmtCredential, NewSiteEvent, ProvisioningSettings, SiteStore } from '../src/store/types.js';
 
 export const DOMAIN = 'oobkit.test';
 export const SERVER_FQDN = `provisionserver.${DOMAIN}`;
@@ -197,6 +197,11 @@ export async function expectNoSecretLeak(site: Site): Promise<{ secrets: number;
   }
   if (leaks.length > 0) throw new Error(`secrets leaked in ${leaks.length} line(s), e.g. ${leaks[0]}`);
   return { secrets: secrets.length, lines: lines.length };
+}
+
+/** An info event stamped `daysAgo` days before now (event retention tests). */
+export function agedEvent(type: string, message: string, daysAgo: number): NewSiteEvent {
+  return { level: 'info', type, message, at: new Date(Date.now() - daysAgo * 86_400_000).toISOString() };
 }
 
 export async function openTestStore(): Promise<SiteStore> {

@@ -14,6 +14,7 @@ import { backupSiteDatabase, rotateSecretKey } from '../src/maintenance.js';
 import { fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { SiteStore } from '../src/store/types.js';
+import { agedEvent } from './flow-harness.js';
 
 const U1 = '5a1d0c3e-0000-4000-8000-000000000001';
 const U2 = '5a1d0c3e-0000-4000-8000-000000000002';
@@ -394,25 +395,9 @@ describe('oobkit rotate-key and backup', () => {
 
   it('prune-events deletes the events older than the given days and records it', async () => {
     const s = await open();
-    const day = 86_400_000;
-    await s.appendEvent({
-      level: 'info',
-      type: 'old',
-      message: 'a',
-      at: new Date(Date.now() - 40 * day).toISOString(),
-    });
-    await s.appendEvent({
-      level: 'info',
-      type: 'old',
-      message: 'b',
-      at: new Date(Date.now() - 31 * day).toISOString(),
-    });
-    await s.appendEvent({
-      level: 'info',
-      type: 'kept',
-      message: 'c',
-      at: new Date(Date.now() - 29 * day).toISOString(),
-    });
+    await s.appendEvent(agedEvent('old', 'a', 40));
+    await s.appendEvent(agedEvent('old', 'b', 31));
+    await s.appendEvent(agedEvent('kept', 'c', 29));
     const r = await oobkit(['prune-events', '--older-than', '30', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ removed: 2, before: expect.any(String) });

@@ -4,7 +4,7 @@ import { resolveConfig } from '../src/config.js';
 import { requestProvisioning } from '../src/jobs.js';
 import { createLogger } from '../src/log.js';
 import { type RunningService, startService } from '../src/service.js';
-import { createSite, openTestStore, type Site } from './flow-harness.js';
+import { agedEvent, createSite, openTestStore, type Site } from './flow-harness.js';
 
 const TOKEN = 'service-test-token-0123456789';
 
@@ -80,7 +80,6 @@ describe('the service with its admin API', () => {
 });
 
 describe('the event log upkeep', () => {
-  const DAY = 86_400_000;
   const config = (retentionDays: number) =>
     resolveConfig(
       {
@@ -95,24 +94,9 @@ describe('the event log upkeep', () => {
   it('deletes the events older than the retention at start and says so in one event', async () => {
     const store = await openTestStore();
     try {
-      await store.appendEvent({
-        level: 'info',
-        type: 'old',
-        message: 'from last year',
-        at: new Date(Date.now() - 365 * DAY).toISOString(),
-      });
-      await store.appendEvent({
-        level: 'info',
-        type: 'old',
-        message: 'from 31 days ago',
-        at: new Date(Date.now() - 31 * DAY).toISOString(),
-      });
-      await store.appendEvent({
-        level: 'info',
-        type: 'recent',
-        message: 'from 29 days ago',
-        at: new Date(Date.now() - 29 * DAY).toISOString(),
-      });
+      await store.appendEvent(agedEvent('old', 'from last year', 365));
+      await store.appendEvent(agedEvent('old', 'from 31 days ago', 31));
+      await store.appendEvent(agedEvent('recent', 'from 29 days ago', 29));
       const service = await startService(config(30), {
         store,
         api: false,
@@ -143,12 +127,7 @@ describe('the event log upkeep', () => {
   it('keeps every event with a retention of 0 days', async () => {
     const store = await openTestStore();
     try {
-      await store.appendEvent({
-        level: 'info',
-        type: 'old',
-        message: 'ancient',
-        at: '2001-01-01T00:00:00.000Z',
-      });
+      await store.appendEvent(agedEvent('old', 'ancient', 9_000));
       const service = await startService(config(0), {
         store,
         api: false,

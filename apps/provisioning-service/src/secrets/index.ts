@@ -62,6 +62,22 @@ export function fileKeyProvider(path: string): SecretKeyProvider {
 }
 
 /**
+ * Writes keys (current first) to a new file, mode 0600, flushed; an existing file is never
+ * overwritten (the open fails with `EEXIST`). Checks nothing: callers check the keys.
+ */
+export async function createKeyFile(path: string, keys: readonly Buffer[]): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    await fh.writeFile(keys.map((k) => `${k.toString('base64')}\n`).join(''));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  // The umask may have narrowed the mode further; it can never widen it, but be explicit.
+  await chmod(path, 0o600);
+}
+
+/**
  * Replaces a key file's keys (current first) in one step: a new 0600 file beside it, flushed,
  * then renamed over it, so a crash leaves the old file or the new one, never a torn one.
  */
@@ -72,14 +88,7 @@ export async function writeKeyFile(path: string, keys: readonly Buffer[]): Promi
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(keys.map((k) => `${k.toString('base64')}\n`).join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await chmod(tmp, 0o600);
+    await createKeyFile(tmp, keys);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -109,15 +118,7 @@ async function loadOrCreateKeyFile(path: string): Promise<Buffer[]> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const key = randomBytes(SECRET_KEY_BYTES);
   try {
-    const fh = await open(path, 'wx', 0o600);
-    try {
-      await fh.writeFile(`${key.toString('base64')}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // The umask may have narrowed the mode further; it can never widen it, but be explicit.
-    await chmod(path, 0o600);
+    await createKeyFile(path, [key]);
     return [key];
   } catch (err) {
     // Another process created it first: use theirs.
