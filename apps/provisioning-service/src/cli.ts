@@ -92,6 +92,11 @@ interface Backend {
   putSettings(doc: unknown): Promise<ProvisioningSettings>;
   addCertificate(body: CertificateBody): Promise<PublicCertificate>;
   listCertificates(): Promise<PublicCertificate[]>;
+  /** The certificate after the change; undefined if there is no such id. */
+  setCertificateEnabled(id: number, enabled: boolean): Promise<PublicCertificate | undefined>;
+  deleteCertificate(id: number): Promise<boolean>;
+  listComputers(): Promise<ImportedComputer[]>;
+  deleteComputer(uuid: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -686,9 +691,81 @@ certs
           ['id', 'ID'],
           ['name', 'NAME'],
           ['enabled', 'ENABLED'],
+          [(c) => c.notAfter?.slice(0, 10) ?? '?', 'EXPIRES'],
           [(c) => c.rootHashes.sha256, 'ROOT SHA-256'],
         ]),
       );
+    });
+  });
+for (const [verb, enabled] of [
+  ['enable', true],
+  ['disable', false],
+] as const) {
+  certs
+    .command(verb)
+    .description(
+      enabled
+        ? 'use a provisioning certificate again for new jobs'
+        : 'stop using a provisioning certificate for new jobs (e.g. the old one after a renewal; a running job keeps its chain)',
+    )
+    .argument('<id>', 'certificate id (see certs list)', intOption)
+    .option('--json', 'print JSON')
+    .action(async (id: number, o: { json?: boolean }, cmd: Command) => {
+      await withBackend(cmd, 'write', async (b) => {
+        const c = await b.setCertificateEnabled(id, enabled);
+        if (!c) throw new ApiError(404, 'API_NOT_FOUND', `provisioning certificate ${id} not found`);
+        print(
+          o.json,
+          c,
+          () => `provisioning certificate ${c.id} (${c.name}) ${enabled ? 'enabled' : 'disabled'}`,
+        );
+      });
+    });
+}
+certs
+  .command('delete')
+  .description('delete a provisioning certificate and its key (disable it instead to keep it on record)')
+  .argument('<id>', 'certificate id (see certs list)', intOption)
+  .action(async (id: number, _o: unknown, cmd: Command) => {
+    await withBackend(cmd, 'write', async (b) => {
+      if (!(await b.deleteCertificate(id)))
+        throw new ApiError(404, 'API_NOT_FOUND', `provisioning certificate ${id} not found`);
+      process.stdout.write(`deleted provisioning certificate ${id}\n`);
+    });
+  });
+
+const computers = program
+  .command('computers')
+  .description('computers imported for out-of-band management (add them with `oobkit import`)');
+computers
+  .command('list')
+  .description('list imported computers by host name')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }, cmd: Command) => {
+    await withBackend(cmd, 'read', async (b) => {
+      const list = await b.listComputers();
+      print(o.json, list, () =>
+        table(list, [
+          ['uuid', 'UUID'],
+          ['hostName', 'HOST'],
+          ['domainName', 'DOMAIN'],
+          ['ou', 'OU'],
+          ['importedAt', 'IMPORTED'],
+        ]),
+      );
+    });
+  });
+computers
+  .command('delete')
+  .description(
+    'remove an imported computer: its hellos are dropped from now on (its device record and secrets are kept)',
+  )
+  .argument('<uuid>', 'the computer')
+  .action(async (uuid: string, _o: unknown, cmd: Command) => {
+    await withBackend(cmd, 'write', async (b) => {
+      if (!(await b.deleteComputer(uuid)))
+        throw new ApiError(404, 'API_NOT_FOUND', `computer ${uuid} not found`);
+      process.stdout.write(`removed computer ${uuid}\n`);
     });
   });
 
@@ -810,6 +887,14 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
       return publicCertificate(await store.addProvisioningCertificate(await parseCertificateBody(body)));
     },
     listCertificates: async () => (await store.listProvisioningCertificates()).map(publicCertificate),
+    async setCertificateEnabled(id, enabled) {
+      if (!(await store.setProvisioningCertificateEnabled(id, enabled))) return undefined;
+      const c = (await store.listProvisioningCertificates()).find((x) => x.id === id);
+      return c ? publicCertificate(c) : undefined;
+    },
+    deleteCertificate: (id) => store.deleteProvisioningCertificate(id),
+    listComputers: () => store.listComputers(),
+    deleteComputer: (uuid) => store.deleteComputer(uuid),
     close: () => store.close(),
   };
 }
@@ -883,6 +968,18 @@ function apiBackend(base: string, token: string): Backend {
     }
     return data as T;
   };
+  /** A call's answer, or undefined when the API says 404. */
+  const found = async <T>(p: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+  /** Whether a DELETE found what it deletes. */
+  const deleted = async (path: string): Promise<boolean> =>
+    (await found(call('DELETE', path).then(() => true))) === true;
   const query = (o: object) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(o)) if (v !== undefined) q.set(k, String(v));
@@ -905,15 +1002,7 @@ function apiBackend(base: string, token: string): Backend {
     unprovision: (uuid) => call('POST', `/devices/${encodeURIComponent(uuid)}/unprovision`),
     addCredential: (c) => call('POST', '/credentials', JSON.stringify(c)),
     listCredentials: () => call('GET', '/credentials'),
-    deleteCredential: async (id) => {
-      try {
-        await call('DELETE', `/credentials/${id}`);
-        return true;
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) return false;
-        throw err;
-      }
-    },
+    deleteCredential: (id) => deleted(`/credentials/${id}`),
     getSettings: (reveal) => {
       if (reveal) throw new UsageError('--reveal works on the data folder only, never over the API');
       return call('GET', '/settings');
@@ -921,6 +1010,11 @@ function apiBackend(base: string, token: string): Backend {
     putSettings: (doc) => call('PUT', '/settings', JSON.stringify(doc)),
     addCertificate: (body) => call('POST', '/provisioning-certificates', JSON.stringify(body)),
     listCertificates: () => call('GET', '/provisioning-certificates'),
+    setCertificateEnabled: (id, enabled) =>
+      found(call('PUT', `/provisioning-certificates/${id}/enabled`, JSON.stringify({ enabled }))),
+    deleteCertificate: (id) => deleted(`/provisioning-certificates/${id}`),
+    listComputers: () => call('GET', '/computers'),
+    deleteComputer: (uuid) => deleted(`/computers/${encodeURIComponent(uuid)}`),
     close: async () => undefined,
   };
 }

@@ -82,10 +82,10 @@ describe('readinessWarnings', () => {
     const s = await site(ready);
     const end = new Date('2027-01-01T00:00:00Z').getTime();
     expect(await readinessWarnings(s, new Date(end + DAY))).toEqual([
-      'provisioning certificate "corp" expired on 2027-01-01: devices will refuse it; add a renewed one with `oobkit certs add`',
+      'provisioning certificate "corp" expired on 2027-01-01: devices will refuse it; add a renewed one with `oobkit certs add`, then `oobkit certs disable 1`',
     ]);
     expect(await readinessWarnings(s, new Date(end - 10 * DAY + 1000))).toEqual([
-      'provisioning certificate "corp" expires in 10 day(s), on 2027-01-01: renew it',
+      'provisioning certificate "corp" expires in 10 day(s), on 2027-01-01: renew it (`oobkit certs add`, then `oobkit certs disable 1`)',
     ]);
     expect(await readinessWarnings(s, new Date(end - 31 * DAY))).toEqual([]);
     expect(await readinessWarnings(s, new Date('2025-12-01T00:00:00Z'))).toEqual([

@@ -30,12 +30,12 @@ export async function readinessWarnings(store: SiteStore, now: Date = new Date()
     if (!leaf) continue;
     if (leaf.notAfter.getTime() <= now.getTime()) {
       warnings.push(
-        `provisioning certificate "${c.name}" expired on ${leaf.notAfter.toISOString().slice(0, 10)}: devices will refuse it; add a renewed one with \`oobkit certs add\``,
+        `provisioning certificate "${c.name}" expired on ${leaf.notAfter.toISOString().slice(0, 10)}: devices will refuse it; add a renewed one with \`oobkit certs add\`, then \`oobkit certs disable ${c.id}\``,
       );
     } else if (leaf.notAfter.getTime() - now.getTime() < EXPIRY_WARNING_DAYS * DAY_MS) {
       const days = Math.ceil((leaf.notAfter.getTime() - now.getTime()) / DAY_MS);
       warnings.push(
-        `provisioning certificate "${c.name}" expires in ${days} day(s), on ${leaf.notAfter.toISOString().slice(0, 10)}: renew it`,
+        `provisioning certificate "${c.name}" expires in ${days} day(s), on ${leaf.notAfter.toISOString().slice(0, 10)}: renew it (\`oobkit certs add\`, then \`oobkit certs disable ${c.id}\`)`,
       );
     } else if (leaf.notBefore.getTime() > now.getTime()) {
       warnings.push(
@@ -56,7 +56,8 @@ export async function readinessWarnings(store: SiteStore, now: Date = new Date()
   return warnings;
 }
 
-function leafValidity(certPem: string): { notBefore: Date; notAfter: Date } | undefined {
+/** The validity of the first (leaf) certificate of a PEM chain; undefined if it does not parse. */
+export function leafValidity(certPem: string): { notBefore: Date; notAfter: Date } | undefined {
   try {
     const leaf = new X509Certificate(certPem);
     const notBefore = new Date(leaf.validFrom);

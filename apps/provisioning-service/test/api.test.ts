@@ -75,6 +75,8 @@ describe('authentication', () => {
         '/credentials/{id}',
         '/settings',
         '/provisioning-certificates',
+        '/provisioning-certificates/{id}',
+        '/provisioning-certificates/{id}/enabled',
         '/devices',
         '/devices/{uuid}',
         '/devices/{uuid}/events',
@@ -443,6 +445,38 @@ describe('provisioning certificates', () => {
     expect(r.body).not.toContain('PRIVATE KEY');
     const stored = (await store.listProvisioningCertificates())[0];
     expect(stored?.keyPem).toContain('PRIVATE KEY');
+  });
+
+  it('turns a certificate off and on, deletes it with its key, and says 404 for an unknown id', async () => {
+    const added = await send('POST', '/provisioning-certificates', {
+      name: 'old',
+      certPem: pki.chain.certPem,
+      keyPem: pki.leaf.keyPem,
+    });
+    const { id, notAfter, notBefore } = added.json();
+    expect(notAfter).toBe(pki.leaf.certificate.notAfter.toISOString());
+    expect(notBefore).toBe(pki.leaf.certificate.notBefore.toISOString());
+
+    const off = await send('PUT', `/provisioning-certificates/${id}/enabled`, { enabled: false });
+    expect(off.statusCode).toBe(200);
+    expect(off.json()).toMatchObject({ id, name: 'old', enabled: false, notAfter });
+    expect(off.body).not.toContain('PRIVATE KEY');
+    expect((await store.listProvisioningCertificates())[0]?.enabled).toBe(false);
+    const bad = await send('PUT', `/provisioning-certificates/${id}/enabled`, { enabled: 'yes' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('API_VALIDATION_FAILED');
+    expect((await store.listProvisioningCertificates())[0]?.enabled).toBe(false);
+    const on = await send('PUT', `/provisioning-certificates/${id}/enabled`, { enabled: true });
+    expect(on.json()).toMatchObject({ id, enabled: true });
+    expect((await send('PUT', '/provisioning-certificates/99/enabled', { enabled: true })).statusCode).toBe(
+      404,
+    );
+
+    expect((await send('DELETE', `/provisioning-certificates/${id}`)).statusCode).toBe(204);
+    expect(await store.listProvisioningCertificates()).toEqual([]);
+    const again = await send('DELETE', `/provisioning-certificates/${id}`);
+    expect(again.statusCode).toBe(404);
+    expect(again.json().code).toBe('API_NOT_FOUND');
   });
 
   it('adds a PFX with its password', async () => {

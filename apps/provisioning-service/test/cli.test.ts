@@ -89,6 +89,8 @@ describe('oobkit CLI on a data folder', () => {
       'unprovision',
       'rotate-key',
       'backup',
+      'prune-events',
+      'computers',
     ];
     for (const c of [...commands, 'unprovision', 'credentials', 'settings', 'certs', 'demo']) {
       expect(r.stdout).toContain(c);
@@ -447,17 +449,25 @@ describe('oobkit CLI on a data folder', () => {
   });
 });
 
+/** A running admin API on a throw-away store, for `--api` runs. */
+async function withApi(
+  fn: (url: string, token: string, store: Awaited<ReturnType<typeof openSqliteStore>>) => Promise<void>,
+): Promise<void> {
+  const store = await openSqliteStore({ path: ':memory:', keyProvider: staticKeyProvider(randomBytes(32)) });
+  const token = 'cli-test-token-0123456789';
+  const app = await buildAdminApi({ store, token });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    await fn(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, token, store);
+  } finally {
+    await app.close();
+    await store.close();
+  }
+}
+
 describe('oobkit CLI against the admin API', () => {
   it('uses the API with --api and --token, and fails cleanly with a wrong token', async () => {
-    const store = await openSqliteStore({
-      path: ':memory:',
-      keyProvider: staticKeyProvider(randomBytes(32)),
-    });
-    const token = 'cli-test-token-0123456789';
-    const app = await buildAdminApi({ store, token });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    try {
-      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    await withApi(async (url, token, store) => {
       const csv = file('fleet.csv', `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n`);
       const imported = await oobkit(['--api', url, '--token', token, 'import', csv, '--json']);
       expect(imported.code).toBe(0);
@@ -496,11 +506,75 @@ describe('oobkit CLI against the admin API', () => {
       expect(denied.stderr).toContain('API_UNAUTHORIZED (HTTP 401)');
       const reveal = await oobkit(['--api', url, '--token', token, 'settings', 'show', '--reveal']);
       expect(reveal.code).toBe(2);
-    } finally {
-      await app.close();
-      await store.close();
-    }
+    });
     expect(existsSync(join(dataDir, 'oobkit.db'))).toBe(false);
     expect(existsSync(join(dataDir, 'api-token'))).toBe(false);
+  });
+});
+
+describe('oobkit certs enable/disable/delete and computers list/delete', () => {
+  let pki: Awaited<ReturnType<typeof createTestPki>>;
+  beforeAll(async () => {
+    pki = await createTestPki({ serverFqdn: 'provision.corp.example.com', keys: createRsaKeyCache() });
+  });
+
+  async function scenario(args: string[], store: Awaited<ReturnType<typeof openSqliteStore>>) {
+    const run = (a: string[]) => oobkit([...args, ...a]);
+    const added = await run([
+      'certs',
+      'add',
+      '--name',
+      'old',
+      '--cert',
+      file('chain.pem', pki.chain.certPem),
+      '--key',
+      file('leaf.key', pki.leaf.keyPem),
+      '--json',
+    ]);
+    const cert = JSON.parse(added.stdout) as { id: number };
+    await store.importComputers([
+      { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+      { uuid: U2, hostName: 'pc-2', domainName: 'corp.example.com', source: 'import' },
+    ]);
+
+    const off = await run(['certs', 'disable', String(cert.id), '--json']);
+    expect(off.code).toBe(0);
+    expect(JSON.parse(off.stdout)).toMatchObject({ id: cert.id, enabled: false });
+    expect((await store.listProvisioningCertificates())[0]?.enabled).toBe(false);
+    const list = await run(['certs', 'list']);
+    expect(list.stdout).toContain('EXPIRES');
+    expect(list.stdout).toContain(pki.leaf.certificate.notAfter.toISOString().slice(0, 10));
+    expect(list.stdout).toMatch(/old\s+false/);
+    expect((await run(['certs', 'enable', String(cert.id)])).stdout).toContain('enabled');
+    expect((await store.listProvisioningCertificates())[0]?.enabled).toBe(true);
+    const missing = await run(['certs', 'disable', '999']);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('API_NOT_FOUND')]);
+    expect((await run(['certs', 'delete', String(cert.id)])).code).toBe(0);
+    expect(await store.listProvisioningCertificates()).toEqual([]);
+    expect((await run(['certs', 'delete', String(cert.id)])).code).toBe(1);
+
+    const computers = await run(['computers', 'list', '--json']);
+    expect(JSON.parse(computers.stdout).map((c: { uuid: string }) => c.uuid)).toEqual([U1, U2]);
+    expect((await run(['computers', 'list'])).stdout).toMatch(/pc-2\s+corp\.example\.com/);
+    expect((await run(['computers', 'delete', U1])).code).toBe(0);
+    expect((await store.listComputers()).map((c) => c.uuid)).toEqual([U2]);
+    const gone = await run(['computers', 'delete', U1]);
+    expect([gone.code, gone.stderr]).toEqual([1, expect.stringContaining('API_NOT_FOUND')]);
+  }
+
+  it('on the data folder', async () => {
+    const store = await openSqliteStore({
+      path: join(dataDir, 'oobkit.db'),
+      keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
+    });
+    try {
+      await scenario([], store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('over the admin API', async () => {
+    await withApi((url, token, store) => scenario(['--api', url, '--token', token], store));
   });
 });

@@ -214,6 +214,22 @@ describe('provisioning certificates', () => {
       s.addProvisioningCertificate({ ...added, rootHashes: { ...added.rootHashes, sha256: 'zz' } }),
     ).rejects.toMatchObject({ field: 'rootHashes.sha256' });
     expect(await s.listProvisioningCertificates()).toHaveLength(1);
+
+    expect(await s.setProvisioningCertificateEnabled(added.id, false)).toBe(true);
+    expect((await s.listProvisioningCertificates()).map((c) => c.enabled)).toEqual([false]);
+    expect(await s.setProvisioningCertificateEnabled(added.id, true)).toBe(true);
+    expect(await s.setProvisioningCertificateEnabled(added.id + 1, false)).toBe(false);
+    await expect(
+      s.setProvisioningCertificateEnabled(added.id, 'no' as unknown as boolean),
+    ).rejects.toMatchObject({
+      code: 'STORE_INVALID_INPUT',
+      field: 'enabled',
+    });
+    await expect(s.deleteProvisioningCertificate(-1)).rejects.toMatchObject({ field: 'id' });
+    expect((await s.listProvisioningCertificates()).map((c) => c.enabled)).toEqual([true]);
+    expect(await s.deleteProvisioningCertificate(added.id)).toBe(true);
+    expect(await s.deleteProvisioningCertificate(added.id)).toBe(false);
+    expect(await s.listProvisioningCertificates()).toEqual([]);
   });
 });
 

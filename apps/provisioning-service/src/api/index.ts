@@ -293,6 +293,36 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       handler: async () => (await store.listProvisioningCertificates()).map(publicCertificate),
     },
     {
+      method: 'PUT',
+      url: '/provisioning-certificates/:id/enabled',
+      summary: 'Turn a provisioning certificate on or off for new jobs (e.g. the old one after a renewal)',
+      tags: ['provisioning certificates'],
+      params: S.idParams,
+      body: S.enabledIn,
+      responses: { 200: { description: 'the certificate', schema: S.certificateOut }, 404: notFoundResponse },
+      handler: async (req) => {
+        const { id } = req.params as { id: number };
+        const { enabled } = req.body as { enabled: boolean };
+        if (!(await store.setProvisioningCertificateEnabled(id, enabled)))
+          throw notFound('provisioning certificate', id);
+        const c = (await store.listProvisioningCertificates()).find((x) => x.id === id);
+        return c ? publicCertificate(c) : throwIt(notFound('provisioning certificate', id));
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/provisioning-certificates/:id',
+      summary: 'Delete a provisioning certificate and its key',
+      tags: ['provisioning certificates'],
+      params: S.idParams,
+      responses: { 204: { description: 'deleted' }, 404: notFoundResponse },
+      handler: async (req, reply) => {
+        const { id } = req.params as { id: number };
+        if (!(await store.deleteProvisioningCertificate(id))) throw notFound('provisioning certificate', id);
+        return reply.code(204).send();
+      },
+    },
+    {
       method: 'GET',
       url: '/devices',
       summary: 'Devices and their provisioning status',

@@ -73,6 +73,8 @@ export const importResult = obj({ created: { type: 'integer' }, updated: { type:
   'updated',
 ]);
 
+export const enabledIn = obj({ enabled: { type: 'boolean' } }, ['enabled']);
+
 export const credentialIn = obj(
   {
     label: str(1, 100),
@@ -224,6 +226,8 @@ export const certificateOut = obj(
     rootHashes,
     enabled: { type: 'boolean' },
     createdAt: time,
+    notBefore: { ...time, description: "the leaf's validity (absent if the PEM does not parse)" },
+    notAfter: { ...time, description: "the leaf's validity end: renew before it" },
   },
   ['id', 'name', 'certPem', 'rootHashes', 'enabled', 'createdAt'],
 );

@@ -1,3 +1,4 @@
+import { leafValidity } from '../readiness.js';
 import type {
   DeviceRecord,
   DeviceSecret,
@@ -16,6 +17,7 @@ export type CertificateBody =
 
 /** What the API and the CLI show of a stored certificate: never the key. */
 export function publicCertificate(c: StoredProvisioningCertificate) {
+  const validity = leafValidity(c.certPem);
   return {
     id: c.id,
     name: c.name,
@@ -23,6 +25,9 @@ export function publicCertificate(c: StoredProvisioningCertificate) {
     rootHashes: c.rootHashes,
     enabled: c.enabled,
     createdAt: c.createdAt,
+    ...(validity
+      ? { notBefore: validity.notBefore.toISOString(), notAfter: validity.notAfter.toISOString() }
+      : {}),
   };
 }
 

@@ -525,6 +525,22 @@ class SqliteSiteStore implements SiteStore {
     );
   }
 
+  async setProvisioningCertificateEnabled(id: number, enabled: boolean): Promise<boolean> {
+    this.open();
+    intArg(id, 'id');
+    if (typeof enabled !== 'boolean') throw new StoreInputError('enabled must be true or false', 'enabled');
+    return (
+      this.stmt('UPDATE provisioning_certificates SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, id)
+        .changes > 0
+    );
+  }
+
+  async deleteProvisioningCertificate(id: number): Promise<boolean> {
+    this.open();
+    intArg(id, 'id');
+    return this.stmt('DELETE FROM provisioning_certificates WHERE id = ?').run(id).changes > 0;
+  }
+
   // ---- devices ---------------------------------------------------------------------------
 
   async upsertDevice(

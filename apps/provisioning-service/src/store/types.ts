@@ -220,6 +220,10 @@ export interface SiteStore {
     c: Omit<StoredProvisioningCertificate, 'id' | 'createdAt'>,
   ): Promise<StoredProvisioningCertificate>;
   listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]>;
+  /** Turns a chain on or off for new jobs (a job already running keeps its chain); false if no such id. */
+  setProvisioningCertificateEnabled(id: number, enabled: boolean): Promise<boolean>;
+  /** Deletes a chain and its sealed key; false if no such id. */
+  deleteProvisioningCertificate(id: number): Promise<boolean>;
 
   // devices (flow A.9)
   upsertDevice(
