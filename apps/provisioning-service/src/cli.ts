@@ -109,6 +109,7 @@ interface JobFilter {
 interface GlobalOptions {
   dataDir?: string;
   api?: string;
+  apiCa?: string;
   token?: string;
   logLevel?: string;
 }
@@ -120,6 +121,10 @@ const program = new Command('oobkit')
     'data folder holding the database, the key file and the API token (env OOBKIT_DATA_DIR; default .oobkit)',
   )
   .option('--api <url>', "talk to a running service's admin API instead of the data folder")
+  .option(
+    '--api-ca <file>',
+    "PEM certificate(s) to trust for an https --api (the service's own, when self-signed; env OOBKIT_API_CA)",
+  )
   .option('--token <token>', 'admin API token (default OOBKIT_API_TOKEN or <data-dir>/api-token)')
   .option('--log-level <level>', 'debug, info, warn, error or silent (env OOBKIT_LOG_LEVEL)')
   .showHelpAfterError()
@@ -161,11 +166,15 @@ program
       const config = configFor(cmd, overrides);
       const { startService } = await import('./service.js');
       const service = await startService(config);
-      const api = service.apiAddress ? `, admin API on http://${hostPort(service.apiAddress)}` : '';
+      const api = service.apiUrl ? `, admin API on ${service.apiUrl}` : '';
       process.stderr.write(
         `oobkit: serving — hellos on ${hostPort(service.helloAddress)}${api}; API token in ${config.dataDir}/api-token unless OOBKIT_API_TOKEN is set\n`,
       );
-      for (const w of await readinessWarnings(service.store)) process.stderr.write(`oobkit: warning: ${w}\n`);
+      const warnings = [
+        ...(service.apiWarning ? [service.apiWarning] : []),
+        ...(await readinessWarnings(service.store)),
+      ];
+      for (const w of warnings) process.stderr.write(`oobkit: warning: ${w}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -809,8 +818,11 @@ async function withBackend(
   const g = cmd.optsWithGlobals<GlobalOptions>();
   // Only the API needs a token; on the data folder, do not create a token file as a side effect.
   const config = configFor(cmd, g.api === undefined ? { api: { token: DIRECT_MODE_TOKEN } } : {});
+  const caFile = g.apiCa ?? process.env.OOBKIT_API_CA;
   const backend =
-    g.api !== undefined ? apiBackend(g.api, config.api.token) : await directBackend(config, mode);
+    g.api !== undefined
+      ? apiBackend(g.api, config.api.token, caFile ? await trustingFetch(await readText(caFile)) : undefined)
+      : await directBackend(config, mode);
   try {
     await fn(backend);
   } finally {
@@ -922,13 +934,36 @@ function jobRequestResult(
   return { job: r.job, created: r.outcome === 'queued' };
 }
 
-function apiBackend(base: string, token: string): Backend {
+interface TrustingFetch {
+  fetch: typeof fetch;
+  close(): Promise<void>;
+}
+
+/**
+ * A fetch that trusts the given PEM certificates, for the CLI's API calls only (a self-signed
+ * service certificate). undici is loaded only then: plain calls use the global fetch.
+ */
+async function trustingFetch(ca: string): Promise<TrustingFetch> {
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({ connect: { ca } });
+  return {
+    fetch: ((input: URL, init?: RequestInit) =>
+      undici.fetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch,
+    close: () => dispatcher.close(),
+  };
+}
+
+function apiBackend(base: string, token: string, trusting?: TrustingFetch): Backend {
   let root: URL;
   try {
     root = new URL(base);
   } catch {
     throw new UsageError(`--api must be a URL such as http://127.0.0.1:8080, got ${JSON.stringify(base)}`);
   }
+  if (trusting !== undefined && root.protocol !== 'https:') {
+    throw new UsageError('--api-ca goes with an https --api URL');
+  }
+  const doFetch = trusting?.fetch ?? fetch;
   const call = async <T>(
     method: string,
     path: string,
@@ -937,7 +972,7 @@ function apiBackend(base: string, token: string): Backend {
   ): Promise<T> => {
     let res: Response;
     try {
-      res = await fetch(new URL(path, root), {
+      res = await doFetch(new URL(path, root), {
         method,
         headers: {
           authorization: `Bearer ${token}`,
@@ -1015,7 +1050,9 @@ function apiBackend(base: string, token: string): Backend {
     deleteCertificate: (id) => deleted(`/provisioning-certificates/${id}`),
     listComputers: () => call('GET', '/computers'),
     deleteComputer: (uuid) => deleted(`/computers/${encodeURIComponent(uuid)}`),
-    close: async () => undefined,
+    close: async () => {
+      await trusting?.close();
+    },
   };
 }
 

@@ -63,6 +63,26 @@ describe('resolveConfig', () => {
     });
   });
 
+  it('takes the admin API TLS files together, as absolute paths', () => {
+    const c = resolveConfig(
+      { dataDir: dir, api: { token: 'x'.repeat(16), tlsCert: 'api.crt', tlsKey: 'api.key' } },
+      {},
+    );
+    expect(c.api).toMatchObject({
+      tlsCert: join(process.cwd(), 'api.crt'),
+      tlsKey: join(process.cwd(), 'api.key'),
+    });
+    const fromEnv = resolveConfig(
+      { dataDir: dir, api: { token: 'x'.repeat(16) } },
+      { OOBKIT_API_TLS_CERT: '/etc/oobkit/api.crt', OOBKIT_API_TLS_KEY: '/etc/oobkit/api.key' },
+    );
+    expect(fromEnv.api.tlsKey).toBe('/etc/oobkit/api.key');
+    expect(resolveConfig({ dataDir: dir, api: { token: 'x'.repeat(16) } }, {}).api.tlsCert).toBeUndefined();
+    expect(() =>
+      resolveConfig({ dataDir: dir, api: { token: 'x'.repeat(16), tlsCert: 'api.crt' } }, {}),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'api.tlsKey' }));
+  });
+
   it('names the bad setting', () => {
     expect(() => resolveConfig({ dataDir: dir }, { OOBKIT_API_PORT: 'http' })).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'OOBKIT_API_PORT' }),

@@ -13,8 +13,11 @@ export interface ServiceConfig {
   keyFile: string;
   /** Where AMT hellos arrive (TCP). */
   hello: { host: string; port: number };
-  /** The admin API; `token` is the bearer token it requires. */
-  api: { host: string; port: number; token: string };
+  /**
+   * The admin API; `token` is the bearer token it requires. With `tlsCert` and `tlsKey` (PEM file
+   * paths) it serves HTTPS; without, plain HTTP, fit only for loopback.
+   */
+  api: { host: string; port: number; token: string; tlsCert?: string; tlsKey?: string };
   /** The ports the service connects to on each device. */
   amtPorts: { http: number; tls: number };
   /** Jobs run at once by this instance. */
@@ -58,6 +61,8 @@ export const CONFIG_ENV = {
   OOBKIT_API_HOST: 'api.host',
   OOBKIT_API_PORT: 'api.port',
   OOBKIT_API_TOKEN: 'api.token',
+  OOBKIT_API_TLS_CERT: 'api.tlsCert',
+  OOBKIT_API_TLS_KEY: 'api.tlsKey',
   OOBKIT_AMT_HTTP_PORT: 'amtPorts.http',
   OOBKIT_AMT_TLS_PORT: 'amtPorts.tls',
   OOBKIT_WORKERS: 'workers',
@@ -97,7 +102,9 @@ export function resolveConfig(
   const dataDir = resolve(
     str(overrides.dataDir ?? e('OOBKIT_DATA_DIR') ?? CONFIG_DEFAULTS.dataDir, 'dataDir'),
   );
-  const cfg: Omit<ServiceConfig, 'api'> & { api: { host: string; port: number; token?: string } } = {
+  const cfg: Omit<ServiceConfig, 'api'> & {
+    api: { host: string; port: number; token?: string; tlsCert?: string; tlsKey?: string };
+  } = {
     dataDir,
     databasePath: resolve(
       str(overrides.databasePath ?? e('OOBKIT_DATABASE') ?? join(dataDir, 'oobkit.db'), 'databasePath'),
@@ -115,6 +122,10 @@ export function resolveConfig(
     api: {
       host: str(overrides.api?.host ?? e('OOBKIT_API_HOST') ?? CONFIG_DEFAULTS.api.host, 'api.host'),
       port: port(overrides.api?.port ?? envInt('OOBKIT_API_PORT') ?? CONFIG_DEFAULTS.api.port, 'api.port'),
+      ...apiTls(
+        overrides.api?.tlsCert ?? e('OOBKIT_API_TLS_CERT'),
+        overrides.api?.tlsKey ?? e('OOBKIT_API_TLS_KEY'),
+      ),
     },
     amtPorts: {
       http: port(
@@ -203,6 +214,18 @@ function loadOrCreateToken(dataDir: string): string {
     if ((err as { code?: unknown }).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
     throw new ConfigError(`cannot write the API token to ${path}`, 'api.token');
   }
+}
+
+/** Both TLS files or neither, as absolute paths (the files are read when the API starts). */
+function apiTls(cert: unknown, key: unknown): { tlsCert?: string; tlsKey?: string } {
+  if (cert === undefined && key === undefined) return {};
+  if (cert === undefined || key === undefined) {
+    throw new ConfigError(
+      'api.tlsCert and api.tlsKey go together',
+      cert === undefined ? 'api.tlsCert' : 'api.tlsKey',
+    );
+  }
+  return { tlsCert: resolve(str(cert, 'api.tlsCert')), tlsKey: resolve(str(key, 'api.tlsKey')) };
 }
 
 function str(v: unknown, setting: string): string {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { createHelloListener, type HelloListener } from '@oobkit/hello';
 import { builtInCertificateAuthority, type CertificateAuthority } from './ca/index.js';
 import type { ServiceConfig } from './config.js';
@@ -19,6 +20,7 @@ import {
 import { createLogger, type Logger } from './log.js';
 import { pruneEventLog } from './maintenance.js';
 import { fileKeyProvider } from './secrets/index.js';
+import { ConfigError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Job, SiteStore } from './store/types.js';
 
@@ -57,6 +59,10 @@ export interface RunningService {
   readonly intake: HelloIntake;
   readonly helloAddress: { address: string; port: number };
   readonly apiAddress: { address: string; port: number } | undefined;
+  /** `http(s)://host:port` of the admin API, when it runs. */
+  readonly apiUrl: string | undefined;
+  /** Set when the admin API is reachable from other hosts without TLS (also logged at start). */
+  readonly apiWarning: string | undefined;
   /** Screens a hello as if it arrived on the listener (also what the listener calls). */
   handleHello(received: ReceivedHello): Promise<IntakeOutcome>;
   /** Resolves when no job is queued or running and no worker of this instance is busy. */
@@ -161,6 +167,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
         store,
         token: config.api.token,
         logger,
+        ...(config.api.tlsCert && config.api.tlsKey ? { https: await readApiTls(config) } : {}),
         onJobQueued: (job: Job) => {
           void job;
           pool.wake();
@@ -171,6 +178,12 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       if (addr && typeof addr === 'object') apiAddress = { address: addr.address, port: addr.port };
       cleanups.unshift(() => api.close());
     }
+    const tls = config.api.tlsCert !== undefined;
+    const apiUrl = apiAddress
+      ? `${tls ? 'https' : 'http'}://${apiAddress.address.includes(':') ? `[${apiAddress.address}]` : apiAddress.address}:${apiAddress.port}`
+      : undefined;
+    const apiWarning = apiAddress && !tls ? apiExposureWarning(apiAddress.address) : undefined;
+    if (apiWarning) logger.warn({ api: apiAddress }, apiWarning);
 
     // Event log upkeep: at start, then hourly. Every instance does it (deleting is idempotent).
     const retentionDays = config.events.retentionDays;
@@ -210,6 +223,8 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       intake,
       helloAddress,
       apiAddress,
+      apiUrl,
+      apiWarning,
       handleHello,
       waitForIdle: () => pool.waitForIdle(),
       on(event: 'job-finished' | 'hello-screened', fn: (e: never) => void) {
@@ -234,4 +249,29 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     if (ownStore) await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The admin API's PEM files, read once at start; a missing or unreadable one names its setting. */
+async function readApiTls(config: ServiceConfig): Promise<{ cert: string; key: string }> {
+  const read = async (path: string, setting: string) => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read ${setting} ${path}: ${(err as Error).message}`, setting);
+    }
+  };
+  return {
+    cert: await read(config.api.tlsCert as string, 'api.tlsCert'),
+    key: await read(config.api.tlsKey as string, 'api.tlsKey'),
+  };
+}
+
+/**
+ * Why an admin API without TLS on this address is a risk, or undefined on loopback (where only
+ * local users can reach it, as with the data folder itself).
+ */
+export function apiExposureWarning(address: string): string | undefined {
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (a === '::1' || /^127\./.test(a)) return undefined;
+  return `the admin API listens on ${address} without TLS: its bearer token and every request cross the network in clear; set api.tlsCert and api.tlsKey (OOBKIT_API_TLS_CERT / OOBKIT_API_TLS_KEY), or listen on 127.0.0.1`;
 }

@@ -1,47 +1,26 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRsaKeyCache, createTestPki } from '@oobkit/provisioning-cert';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildAdminApi } from '../src/api/index.js';
 import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import { CLI, type CliRun, runOobkit } from './cli-runner.js';
 
-/** The built CLI (`tsup` builds it; the workspace test task builds before testing). */
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const U1 = '8f3a1c2e-0000-4000-8000-000000000001';
 const U2 = '8f3a1c2e-0000-4000-8000-000000000002';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 let dir: string;
 let dataDir: string;
 
-/** Runs the CLI asynchronously (a server in this process may have to answer it). */
-function oobkit(args: string[], input?: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [CLI, '--data-dir', dataDir, ...args],
-      { env, cwd: dir },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(input ?? '');
-  });
-}
+const oobkit = (args: string[], input?: string): Promise<Run> =>
+  runOobkit(dataDir, args, { cwd: dir, ...(input === undefined ? {} : { input }) });
 
 beforeAll(() => {
   if (!existsSync(CLI))

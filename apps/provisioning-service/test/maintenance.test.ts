@@ -1,24 +1,18 @@
-/**
- * Site upkeep: rotating the secret key (every record sealed again, nothing ever unreadable, even
- * with a service running or a crash half way) and backing up the database while it is in use.
- */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backupSiteDatabase, rotateSecretKey } from '../src/maintenance.js';
 import { fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { SiteStore } from '../src/store/types.js';
+import { runOobkit } from './cli-runner.js';
 import { agedEvent } from './flow-harness.js';
 
 const U1 = '5a1d0c3e-0000-4000-8000-000000000001';
 const U2 = '5a1d0c3e-0000-4000-8000-000000000002';
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 let dir: string;
 let db: string;
@@ -342,19 +336,7 @@ describe('backupSiteDatabase', () => {
 });
 
 describe('oobkit rotate-key and backup', () => {
-  function oobkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, '--data-dir', dir, ...args],
-        { env, cwd: dir },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-    });
-  }
+  const oobkit = (args: string[]) => runOobkit(dir, args, { cwd: dir });
 
   it('rotate the key and back up on the data folder; both refuse the API', async () => {
     const s = await open();

@@ -39,6 +39,8 @@ export interface AdminApiOptions {
   onJobQueued?: (job: Job) => void;
   /** Largest request body in bytes (imports can be big); default 16 MiB. */
   bodyLimit?: number;
+  /** Serve HTTPS with this PEM certificate chain and key (default: plain HTTP). */
+  https?: { cert: string; key: string };
 }
 
 const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -58,6 +60,9 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   const tokenDigest = sha256(opts.token);
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
+    ...(opts.https
+      ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } }
+      : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit,
     // Unknown fields are refused (400), not silently dropped; query strings are coerced.
