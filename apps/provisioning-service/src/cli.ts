@@ -453,7 +453,7 @@ program
     print(o.json, { ...r, keyFile: config.keyFile }, () =>
       [
         `backup: ${r.destination} (${r.bytes} bytes, check: ${r.check})`,
-        `its secrets open only with the key in ${config.keyFile} as it is now: keep a copy of that file with the backup, apart from it`,
+        `its secrets open only with the key in ${config.keyFile} as it is now: keep a copy of that file too, stored apart from the backup`,
       ].join('\n'),
     );
     if (r.check !== 'ok') process.exitCode = EXIT_FAILED;
