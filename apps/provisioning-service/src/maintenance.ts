@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, open, rm, stat } from 'node:fs/promises';
+import { chmod, open, readFile, rm, stat } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   createKeyFile,
@@ -74,7 +74,8 @@ export interface RotateKeyResult {
  * A crash after 1 or 2 leaves a key file that still opens every record; running the rotation
  * again finishes the job. Services running meanwhile keep working: a store finding records it
  * cannot open, or a key check sealed under another key, reads the key file again
- * (`SECRET_KEY_ROTATED` only if that happens twice within one write).
+ * (`SECRET_KEY_ROTATED` only if the file keeps changing through every try of one write). One
+ * rotation at a time per key file (a lock file beside it); a second is `STORE_CONFLICT`.
  */
 export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKeyResult> {
   const say = opts.progress ?? (() => undefined);
@@ -84,6 +85,10 @@ export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKey
   if (opts.keepOldKeysIn !== undefined && existsSync(opts.keepOldKeysIn)) {
     throw new StoreConflictError(`${opts.keepOldKeysIn} exists; old keys are only written to a new file`);
   }
+  return withRotationLock(opts.keyFile, () => rotateLocked(opts, say));
+}
+
+async function rotateLocked(opts: RotateKeyOptions, say: (line: string) => void): Promise<RotateKeyResult> {
   const provider = fileKeyProvider(opts.keyFile);
   // Opening the store first proves the key file opens this database before anything changes.
   const store = await openSqliteStore({ path: opts.databasePath, keyProvider: provider });
@@ -115,6 +120,53 @@ export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKey
     return { records, replacedKeys: old.length, ...(oldKeysFile ? { oldKeysFile } : {}) };
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * One rotation at a time per key file: two interleaved ones could each leave the file holding
+ * its own new key while the records are sealed under the other's. The lock is a file made with
+ * O_EXCL beside the key file, naming its process; one left by a process that is gone (a crash)
+ * is taken over.
+ */
+async function withRotationLock<T>(keyFile: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${keyFile}.rotating`;
+  const take = async (): Promise<boolean> => {
+    try {
+      const fh = await open(lock, 'wx', 0o600);
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } finally {
+        await fh.close();
+      }
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      return false;
+    }
+  };
+  if (!(await take())) {
+    const pid = Number.parseInt(await readFile(lock, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+      throw new StoreConflictError(`another key rotation (process ${pid}) is running on ${keyFile}`);
+    }
+    await rm(lock, { force: true });
+    if (!(await take())) throw new StoreConflictError(`another key rotation is starting on ${keyFile}`);
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -279,6 +280,34 @@ describe('rotateSecretKey', () => {
     expect(r.oldKeysFile).toBe(keep);
     expect(readFileSync(keep, 'utf8')).toBe(oldText);
     if (process.platform !== 'win32') expect(statSync(keep).mode & 0o777).toBe(0o600);
+  });
+
+  it('runs one rotation at a time: a second one is refused while the first runs, a dead one is taken over', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    const both = await Promise.allSettled([
+      rotateSecretKey({ databasePath: db, keyFile }),
+      rotateSecretKey({ databasePath: db, keyFile }),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'STORE_CONFLICT' } });
+    expect(keysIn(keyFile)).toHaveLength(1);
+    expect(await secretsOf(await open(staticKeyProvider(keysIn(keyFile)[0] as Buffer)))).toEqual(before);
+    expect(existsSync(`${keyFile}.rotating`)).toBe(false);
+
+    // A lock naming a live process (this one) stops a rotation before it changes anything.
+    const keyText = readFileSync(keyFile, 'utf8');
+    writeFileSync(`${keyFile}.rotating`, `${process.pid}\n`);
+    await expect(rotateSecretKey({ databasePath: db, keyFile })).rejects.toMatchObject({
+      code: 'STORE_CONFLICT',
+    });
+    expect(readFileSync(keyFile, 'utf8')).toBe(keyText);
+    // One left by a process that has exited (a crashed rotation) is taken over.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    writeFileSync(`${keyFile}.rotating`, `${dead.stdout.toString()}\n`);
+    expect((await rotateSecretKey({ databasePath: db, keyFile })).records).toBe(10);
+    expect(existsSync(`${keyFile}.rotating`)).toBe(false);
   });
 
   it('refuses a data folder without a database, creating nothing', async () => {

@@ -96,8 +96,8 @@ export class MigrationError extends ServiceError {
 
 /**
  * The secret key is unusable (`SECRET_KEY_INVALID`: wrong length, unreadable file), is not the
- * key this store was created with (`SECRET_KEY_MISMATCH`), was rotated by another process while
- * a write was being made and twice in a row (`SECRET_KEY_ROTATED`: nothing was written; retry),
+ * key this store was created with (`SECRET_KEY_MISMATCH`), kept being rotated by another process
+ * through every try of one write (`SECRET_KEY_ROTATED`: nothing was written; retry),
  * or a record failed to decrypt (`SECRET_DECRYPT_FAILED`: tampered or moved ciphertext).
  * `record` names the record, never its contents.
  */

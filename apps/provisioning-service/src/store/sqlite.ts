@@ -66,6 +66,11 @@ const SECRET_KINDS: readonly SecretKind[] = ['admin', 'mebx', 'directory'];
 const SECRET_STATES: readonly SecretState[] = ['pending', 'current', 'retired'];
 const KEY_CHECK_PLAINTEXT = 'oobkit secret key check v1';
 const DEFAULT_LIST_LIMIT = 100;
+/**
+ * Tries of a secret read or write while the key file keeps changing under it: each finds a
+ * newer ring, so only rotations back to back for all of them can exhaust it.
+ */
+const KEY_RELOADS = 5;
 /** Events deleted per transaction by `pruneEvents`. */
 const PRUNE_BATCH = 5_000;
 const MAX_LIST_LIMIT = 10_000;
@@ -254,32 +259,42 @@ class SqliteSiteStore implements SiteStore {
    * record that fails with unchanged keys is damaged or foreign: that error stands.
    */
   private async withKeys<T>(fn: () => T): Promise<T> {
-    try {
-      return fn();
-    } catch (err) {
-      if (
-        !(err instanceof SecretKeyError) ||
-        err.code === 'SECRET_KEY_INVALID' ||
-        err.code === 'SECRET_KEY_MISMATCH'
-      )
-        throw err;
-      if (!(await this.reloadKeys())) throw err;
-      return fn();
+    for (let attempt = 1; ; attempt++) {
+      // What this attempt ran with: a concurrent call may reload the ring while this one waits.
+      const ring = this.keys;
+      const key = this.key;
+      try {
+        return fn();
+      } catch (err) {
+        if (
+          !(err instanceof SecretKeyError) ||
+          err.code === 'SECRET_KEY_INVALID' ||
+          err.code === 'SECRET_KEY_MISMATCH' ||
+          attempt >= KEY_RELOADS
+        )
+          throw err;
+        await this.reloadKeys();
+        // The ring is what this attempt had: a damaged or foreign record, not a rotation.
+        if (this.key.equals(key) && sameKeys(this.keys, ring)) throw err;
+      }
     }
   }
 
-  /** Re-reads the key ring; whether the ring or the sealing key changed. */
-  private async reloadKeys(): Promise<boolean> {
-    const keys = await secretKeysOf(this.keyProvider, true);
-    const check = this.keyCheckRecord();
-    const key = check ? this.keyOpeningCheck(keys, check) : (keys[0] as Buffer);
-    const changed =
-      !key.equals(this.key) ||
-      keys.length !== this.keys.length ||
-      keys.some((k, i) => !k.equals(this.keys[i] as Buffer));
-    this.keys = keys;
-    this.key = key;
-    return changed;
+  /** Re-reads the key ring and the key the records are sealed under now. */
+  private async reloadKeys(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const keys = await secretKeysOf(this.keyProvider, true);
+      const check = this.keyCheckRecord();
+      try {
+        this.key = check ? this.keyOpeningCheck(keys, check) : (keys[0] as Buffer);
+        this.keys = keys;
+        return;
+      } catch (err) {
+        // A rotation can add its key to the file and commit between our read and the check's:
+        // read the file again before calling the key wrong.
+        if (attempt >= KEY_RELOADS) throw err;
+      }
+    }
   }
 
   async reencryptSecrets(): Promise<{ records: number }> {
@@ -426,9 +441,9 @@ class SqliteSiteStore implements SiteStore {
 
   async listCredentials(): Promise<AmtCredential[]> {
     this.open();
-    const rows = this.stmt('SELECT * FROM credentials ORDER BY priority, id').all() as Row[];
+    // Rows are read inside: a retry after another process rotated the key reads them again.
     return this.withKeys(() =>
-      rows.map((r) => ({
+      (this.stmt('SELECT * FROM credentials ORDER BY priority, id').all() as Row[]).map((r) => ({
         id: r.id as number,
         label: r.label as string,
         username: r.username as string,
@@ -447,14 +462,14 @@ class SqliteSiteStore implements SiteStore {
 
   async getSettings(): Promise<ProvisioningSettings> {
     this.open();
-    const row = this.stmt('SELECT doc, secrets_enc FROM settings WHERE id = 1').get() as
-      | { doc: string; secrets_enc: Buffer }
-      | undefined;
-    if (!row) throw new StoreNotFoundError('settings', 1);
-    const secrets = JSON.parse(
-      await this.withKeys(() => this.openRecord(row.secrets_enc, SETTINGS_AAD)),
-    ) as SettingsSecrets;
-    return joinSettings(JSON.parse(row.doc), secrets);
+    return this.withKeys(() => {
+      const row = this.stmt('SELECT doc, secrets_enc FROM settings WHERE id = 1').get() as
+        | { doc: string; secrets_enc: Buffer }
+        | undefined;
+      if (!row) throw new StoreNotFoundError('settings', 1);
+      const secrets = JSON.parse(this.openRecord(row.secrets_enc, SETTINGS_AAD)) as SettingsSecrets;
+      return joinSettings(JSON.parse(row.doc), secrets);
+    });
   }
 
   async putSettings(s: ProvisioningSettings): Promise<void> {
@@ -507,9 +522,8 @@ class SqliteSiteStore implements SiteStore {
 
   async listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]> {
     this.open();
-    const rows = this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[];
     return this.withKeys(() =>
-      rows.map((r) => ({
+      (this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[]).map((r) => ({
         id: r.id as number,
         name: r.name as string,
         certPem: r.cert_pem as string,
@@ -664,12 +678,12 @@ class SqliteSiteStore implements SiteStore {
     for (const s of states) oneOf(s, SECRET_STATES, 'states');
     if (opts.kind !== undefined) oneOf(opts.kind, SECRET_KINDS, 'kind');
     if (states.length === 0) return [];
-    const rows = this.stmt(
+    const select = this.stmt(
       `SELECT * FROM device_secrets WHERE uuid = ? ${opts.kind ? 'AND kind = ?' : ''}
            AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id DESC`,
-    ).all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[];
+    );
     return this.withKeys(() =>
-      rows.map((r) => {
+      (select.all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[]).map((r) => {
         const out: DeviceSecret = {
           id: r.id,
           uuid: r.uuid,
@@ -1234,6 +1248,10 @@ function validateEvent(e: NewSiteEvent, nowIso: string, share = false): Omit<Sit
     out.data = share && !needsRedaction(e.data, 0) ? e.data : redactSecrets(e.data);
   }
   return out;
+}
+
+function sameKeys(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  return a.length === b.length && a.every((k, i) => k.equals(b[i] as Buffer));
 }
 
 const secretKeyCache = new Map<string, boolean>();
