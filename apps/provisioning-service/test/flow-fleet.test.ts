@@ -1,7 +1,7 @@
-import { type Fleet, startFleet } from '@oobkit/amt-simulator';
+import type { Fleet } from '@oobkit/amt-simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyDeviceLogin } from '../src/flow/verify.js';
-import { createSite, DOMAIN, type Site } from './flow-harness.js';
+import { createSite, type Site, startSiteFleet } from './flow-harness.js';
 
 const COUNT = 200;
 const LEGACY = ['5.2.10', '7.0.20', '8.1.40'];
@@ -11,32 +11,10 @@ describe(`a ${COUNT}-device fleet`, () => {
   let fleet: Fleet;
   beforeAll(async () => {
     site = await createSite({ workers: 32 });
-    const { pki } = site;
-    fleet = await startFleet({
-      count: COUNT,
-      personalities: (i) => (i % 3 === 0 ? 'legacy' : 'modern'),
-      common: {
-        dnsSuffix: DOMAIN,
-        customTrustedHashes: [
-          { algorithm: 'sha256', hash: new Uint8Array(pki.rootHashes.sha256) },
-          { algorithm: 'sha1', hash: new Uint8Array(pki.rootHashes.sha1) },
-        ],
-        keyPool: site.keyPool,
-        hello: { host: '127.0.0.1', port: site.service.helloAddress.port, autoStart: false },
-      },
-      perDevice: (i) => ({
-        wireless: i % 4 === 1,
-        firmwareVersion: i % 3 === 0 ? (LEGACY[(i / 3) % 3] as string) : i % 2 ? '16.1.25' : '11.8.50',
-      }),
-    });
-    await site.store.importComputers(
-      fleet.devices.map((d, i) => ({
-        uuid: d.uuid,
-        hostName: `pc-${i + 1}`,
-        domainName: DOMAIN,
-        source: 'import' as const,
-      })),
-    );
+    fleet = await startSiteFleet(site, COUNT, (i) => ({
+      wireless: i % 4 === 1,
+      firmwareVersion: i % 3 === 0 ? (LEGACY[(i / 3) % 3] as string) : i % 2 ? '16.1.25' : '11.8.50',
+    }));
   });
   afterAll(async () => {
     await fleet?.stop();

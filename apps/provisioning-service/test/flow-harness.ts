@@ -9,9 +9,12 @@ import { Writable } from 'node:stream';
 import {
   createKeyPool,
   type DeviceOptions,
+  type Fleet,
+  type FleetOptions,
   type KeyPool,
   type SimulatedDevice,
   startDevice,
+  startFleet,
 } from '@oobkit/amt-simulator';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import {
@@ -202,6 +205,40 @@ export async function expectNoSecretLeak(site: Site): Promise<{ secrets: number;
 /** An info event stamped `daysAgo` days before now (event retention tests). */
 export function agedEvent(type: string, message: string, daysAgo: number): NewSiteEvent {
   return { level: 'info', type, message, at: new Date(Date.now() - daysAgo * 86_400_000).toISOString() };
+}
+
+/**
+ * A simulated fleet that trusts the site's test PKI and says hello to its service (on demand:
+ * `sendHelloNow`), a third of it legacy, every device imported as `pc-<n>`.
+ */
+export async function startSiteFleet(
+  site: Site,
+  count: number,
+  perDevice?: FleetOptions['perDevice'],
+): Promise<Fleet> {
+  const fleet = await startFleet({
+    count,
+    personalities: (i) => (i % 3 === 0 ? 'legacy' : 'modern'),
+    common: {
+      dnsSuffix: DOMAIN,
+      customTrustedHashes: [
+        { algorithm: 'sha256', hash: new Uint8Array(site.pki.rootHashes.sha256) },
+        { algorithm: 'sha1', hash: new Uint8Array(site.pki.rootHashes.sha1) },
+      ],
+      keyPool: site.keyPool,
+      hello: { host: '127.0.0.1', port: site.service.helloAddress.port, autoStart: false },
+    },
+    ...(perDevice ? { perDevice } : {}),
+  });
+  await site.store.importComputers(
+    fleet.devices.map((d, i) => ({
+      uuid: d.uuid,
+      hostName: `pc-${i + 1}`,
+      domainName: DOMAIN,
+      source: 'import' as const,
+    })),
+  );
+  return fleet;
 }
 
 export async function openTestStore(): Promise<SiteStore> {

@@ -7,13 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Fleet, startFleet } from '@oobkit/amt-simulator';
+import type { Fleet } from '@oobkit/amt-simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowCheckpoint } from '../src/flow/run.js';
 import { rotateSecretKey } from '../src/maintenance.js';
 import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import { createSite, DOMAIN, type Site } from './flow-harness.js';
+import { createSite, type Site, startSiteFleet } from './flow-harness.js';
 
 const COUNT = 12;
 
@@ -40,27 +40,7 @@ describe('rotating the secret key while devices are provisioned', () => {
     dir = mkdtempSync(join(tmpdir(), 'oobkit-rotation-live-'));
     const store = await openSqliteStore({ path: db(), keyProvider: fileKeyProvider(keyFile()) });
     site = await createSite({ store, workers: 6, checkpoint: rotateInside });
-    fleet = await startFleet({
-      count: COUNT,
-      personalities: (i) => (i % 3 === 0 ? 'legacy' : 'modern'),
-      common: {
-        dnsSuffix: DOMAIN,
-        customTrustedHashes: [
-          { algorithm: 'sha256', hash: new Uint8Array(site.pki.rootHashes.sha256) },
-          { algorithm: 'sha1', hash: new Uint8Array(site.pki.rootHashes.sha1) },
-        ],
-        keyPool: site.keyPool,
-        hello: { host: '127.0.0.1', port: site.service.helloAddress.port, autoStart: false },
-      },
-    });
-    await site.store.importComputers(
-      fleet.devices.map((d, i) => ({
-        uuid: d.uuid,
-        hostName: `pc-${i + 1}`,
-        domainName: DOMAIN,
-        source: 'import' as const,
-      })),
-    );
+    fleet = await startSiteFleet(site, COUNT);
   });
 
   afterAll(async () => {
