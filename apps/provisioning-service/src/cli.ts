@@ -439,17 +439,7 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (file: string, o: { json?: boolean }, cmd: Command) => {
     const config = dataFolderConfig(cmd, 'backup');
-    const tty = !o.json && process.stderr.isTTY === true;
-    const r = await backupSiteDatabase({
-      databasePath: config.databasePath,
-      destination: file,
-      ...(tty
-        ? {
-            progress: (done: number, total: number) =>
-              process.stderr.write(`\rcopying pages ${done}/${total}${done === total ? '\n' : ''}`),
-          }
-        : {}),
-    });
+    const r = await backupSiteDatabase({ databasePath: config.databasePath, destination: file });
     print(o.json, { ...r, keyFile: config.keyFile }, () =>
       [
         `backup: ${r.destination} (${r.bytes} bytes, check: ${r.check})`,

@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,6 +13,7 @@ import type { SiteStore } from '../src/store/types.js';
 import { runOobkit } from './cli-runner.js';
 import { agedEvent } from './flow-harness.js';
 
+const require = createRequire(import.meta.url);
 const U1 = '5a1d0c3e-0000-4000-8000-000000000001';
 const U2 = '5a1d0c3e-0000-4000-8000-000000000002';
 
@@ -329,15 +331,9 @@ describe('backupSiteDatabase', () => {
     // The store is still open: the last writes are in the WAL, not yet in the main file.
     expect(statSync(`${db}-wal`).size).toBeGreaterThan(0);
     const dest = join(dir, 'copy.db');
-    const progress: number[] = [];
-    const r = await backupSiteDatabase({
-      databasePath: db,
-      destination: dest,
-      progress: (done) => progress.push(done),
-    });
+    const r = await backupSiteDatabase({ databasePath: db, destination: dest });
     expect(r).toMatchObject({ destination: dest, check: 'ok' });
     expect(r.bytes).toBe(statSync(dest).size);
-    expect(progress.length).toBeGreaterThan(0);
     if (process.platform !== 'win32') expect(statSync(dest).mode & 0o777).toBe(0o600);
 
     const copy = await openSqliteStore({ path: dest, keyProvider: fileKeyProvider(keyFile) });
@@ -345,6 +341,52 @@ describe('backupSiteDatabase', () => {
     expect(await secretsOf(copy)).toEqual(await secretsOf(s));
     expect((await copy.getComputer(U1))?.hostName).toBe('pc-1');
   });
+
+  it('finishes while another process keeps writing (an online backup in small steps never would)', async () => {
+    await (await open()).close();
+    // About 20 MB of event log, written straight in (the store would take its time).
+    const raw = new Database(db);
+    const pad = 'x'.repeat(1000);
+    const fill = raw.prepare("INSERT INTO events (at, level, type, message) VALUES (?, 'debug', 'old', ?)");
+    raw.transaction(() => {
+      for (let i = 0; i < 20_000; i++) fill.run(new Date(0).toISOString(), pad);
+    })();
+    raw.close();
+    // A busy service in another process: one write after another.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+         const db = new D(${JSON.stringify(db)}); db.pragma('busy_timeout = 5000');
+         const ins = db.prepare("INSERT INTO events (at, level, type, message) VALUES (?, 'debug', 'busy', 'w')");
+         process.stdout.write('ready\\n');
+         const loop = () => { ins.run(new Date().toISOString()); setImmediate(loop); }; loop();
+         setTimeout(() => process.exit(0), 30000); // never outlives a failed test for long`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => writer.stdout?.once('data', () => resolve()));
+      await new Promise((r) => setTimeout(r, 50));
+      const dest = join(dir, 'busy.db');
+      const r = await backupSiteDatabase({ databasePath: db, destination: dest });
+      expect(r.check).toBe('ok');
+      const copy = new Database(dest, { readonly: true });
+      try {
+        expect(
+          (copy.prepare("SELECT count(*) AS n FROM events WHERE type = 'old'").get() as { n: number }).n,
+        ).toBe(20_000);
+        expect(
+          (copy.prepare("SELECT count(*) AS n FROM events WHERE type = 'busy'").get() as { n: number }).n,
+        ).toBeGreaterThan(0);
+      } finally {
+        copy.close();
+      }
+    } finally {
+      writer.kill();
+    }
+  }, 60_000);
 
   it('never writes over an existing file, and creates nothing without a database', async () => {
     const s = await open();
