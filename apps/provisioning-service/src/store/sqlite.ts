@@ -254,9 +254,10 @@ class SqliteSiteStore implements SiteStore {
   }
 
   /**
-   * Runs `fn` (a secret read, or a write transaction that seals); when it fails because the key
-   * was rotated by another process, reads the provider's keys again and runs it once more. A
-   * record that fails with unchanged keys is damaged or foreign: that error stands.
+   * Runs `fn` (a secret read with its row reads, or a write transaction that seals); when it
+   * fails because another process rotated the key, reads the provider's keys again and runs it
+   * again, up to `KEY_RELOADS` tries. A record that fails with the keys it ran with unchanged is
+   * damaged or foreign: that error stands.
    */
   private async withKeys<T>(fn: () => T): Promise<T> {
     for (let attempt = 1; ; attempt++) {
