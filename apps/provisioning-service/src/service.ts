@@ -89,7 +89,8 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
   const events = createEventSink(store, logger);
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    const ca = deps.ca ?? builtInCertificateAuthority({ dir: config.dataDir });
+    // In the store; a CA an earlier oobkit kept as files in the data folder moves in on first use.
+    const ca = deps.ca ?? builtInCertificateAuthority({ store, dir: config.dataDir });
     const directory = deps.directory ?? noDirectory;
 
     let wake = (): void => undefined;

@@ -182,6 +182,19 @@ describe('rotateSecretKey', () => {
     });
   });
 
+  it('seals the device CA key again too', async () => {
+    const s = await open();
+    await seed(s);
+    const ca = {
+      certPem: '-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n',
+      keyPem: '-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n',
+    };
+    await s.putDeviceCaIfAbsent(ca);
+    expect((await rotateSecretKey({ databasePath: db, keyFile })).records).toBe(11);
+    const fresh = await open(staticKeyProvider(keysIn(keyFile)[0] as Buffer));
+    expect(await fresh.getDeviceCa()).toEqual(ca);
+  });
+
   it('a store that was open all along follows the rotation: reads, and seals under the new key', async () => {
     const running = await open();
     await seed(running);

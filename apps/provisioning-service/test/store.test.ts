@@ -233,6 +233,31 @@ describe('provisioning certificates', () => {
   });
 });
 
+describe('the device CA', () => {
+  it('is stored once with its key sealed; a second one offered gets the first back', async () => {
+    const path = join(dir, 'site.db');
+    const s = await open(path);
+    expect(await s.getDeviceCa()).toBeUndefined();
+    const first = {
+      certPem: '-----BEGIN CERTIFICATE-----\nQ0EgY2VydA==\n-----END CERTIFICATE-----\n',
+      keyPem:
+        '-----BEGIN PRIVATE KEY-----\nZGV2aWNlLWNhLXNlY3JldC1rZXktbWF0ZXJpYWw=\n-----END PRIVATE KEY-----\n',
+    };
+    expect(await s.putDeviceCaIfAbsent(first)).toEqual(first);
+    const second = {
+      certPem: first.certPem.replace('Q0Eg', 'T1RI'),
+      keyPem: first.keyPem.replace('ZGV2', 'b3Ro'),
+    };
+    expect(await s.putDeviceCaIfAbsent(second)).toEqual(first);
+    expect(await s.getDeviceCa()).toEqual(first);
+    await expect(s.putDeviceCaIfAbsent({ certPem: 'nope', keyPem: first.keyPem })).rejects.toMatchObject({
+      code: 'STORE_INVALID_INPUT',
+      field: 'certPem',
+    });
+    expect(rawBytes(path)).not.toContain('ZGV2aWNlLWNhLXNlY3JldC1rZXktbWF0ZXJpYWw=');
+  });
+});
+
 describe('devices', () => {
   it('upserts with patch semantics, clears a field given as undefined, filters by status', async () => {
     const s = await open();

@@ -6,6 +6,7 @@ import {
   type CertificateAuthority as PkiAuthority,
   type RsaKeySource,
 } from '@oobkit/provisioning-cert';
+import type { SiteStore } from '../store/types.js';
 
 /** What the flow asks a CA for: the TLS server certificate an AMT device presents after provisioning. */
 export interface TlsCertificateRequest {
@@ -38,10 +39,31 @@ export interface CertificateAuthority {
 export interface BuiltInCaOptions {
   commonName?: string;
   keyBits?: number;
-  /** Keep the CA here (`device-ca.pem`, `device-ca-key.pem`, mode 0600) so it survives restarts. */
+  /**
+   * Keep the CA in the site store (its key sealed like every secret), so it survives restarts,
+   * is in every backup, is covered by key rotation, and is one CA for every instance of the site.
+   */
+  store?: Pick<SiteStore, 'getDeviceCa' | 'putDeviceCaIfAbsent'>;
+  /**
+   * Without `store`: keep the CA here (`device-ca.pem`, `device-ca-key.pem`, mode 0600). With
+   * `store`: a CA found here (kept by an earlier oobkit) is moved into the store on first use.
+   */
   dir?: string;
   /** Key source (tests pass @oobkit/provisioning-cert's `createRsaKeyCache()`). */
   keys?: RsaKeySource;
+}
+
+async function readCaFiles(dir: string): Promise<{ certPem: string; keyPem: string } | undefined> {
+  try {
+    const [certPem, keyPem] = await Promise.all([
+      readFile(join(dir, 'device-ca.pem'), 'utf8'),
+      readFile(join(dir, 'device-ca-key.pem'), 'utf8'),
+    ]);
+    return { certPem, keyPem };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return undefined;
+  }
 }
 
 async function openAuthority(opts: BuiltInCaOptions): Promise<PkiAuthority> {
@@ -51,15 +73,23 @@ async function openAuthority(opts: BuiltInCaOptions): Promise<PkiAuthority> {
       ...(opts.keyBits !== undefined ? { keyBits: opts.keyBits } : {}),
       ...(opts.keys !== undefined ? { keys: opts.keys } : {}),
     });
+  if (opts.store) {
+    const stored = await opts.store.getDeviceCa();
+    if (stored) return loadCertificateAuthority(stored.certPem, stored.keyPem);
+    const fromFiles = opts.dir ? await readCaFiles(opts.dir) : undefined;
+    const candidate = fromFiles ?? (await create());
+    // Another instance may have stored one meanwhile: everyone uses the one the store keeps.
+    const kept = await opts.store.putDeviceCaIfAbsent({
+      certPem: candidate.certPem,
+      keyPem: candidate.keyPem,
+    });
+    return loadCertificateAuthority(kept.certPem, kept.keyPem);
+  }
   if (!opts.dir) return create();
+  const found = await readCaFiles(opts.dir);
+  if (found) return loadCertificateAuthority(found.certPem, found.keyPem);
   const certPath = join(opts.dir, 'device-ca.pem');
   const keyPath = join(opts.dir, 'device-ca-key.pem');
-  try {
-    const [certPem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
-    return loadCertificateAuthority(certPem, keyPem);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
   const ca = await create();
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   await writeFile(keyPath, ca.keyPem, { mode: 0o600 });
@@ -69,8 +99,9 @@ async function openAuthority(opts: BuiltInCaOptions): Promise<PkiAuthority> {
 }
 
 /**
- * The default CA: @oobkit/provisioning-cert's, created on first use (one RSA key) and, with
- * `dir`, kept on disk so devices provisioned before a restart stay under the same CA.
+ * The default CA: @oobkit/provisioning-cert's, created on first use (one RSA key) and kept, with
+ * `store` in the site store (the service's choice) or with `dir` on disk, so devices provisioned
+ * before a restart stay under the same CA.
  */
 export function builtInCertificateAuthority(opts: BuiltInCaOptions = {}): CertificateAuthority {
   let ca: Promise<PkiAuthority> | undefined;

@@ -114,6 +114,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_uuid ON jobs (uuid, id);
     `,
   },
+  {
+    version: 2,
+    name: 'device CA in the store',
+    // The built-in CA that issues each device's TLS certificate: one row, its key sealed like
+    // every secret (so backups hold it, key rotation covers it, and every instance shares it).
+    sql: `
+      CREATE TABLE device_ca (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        cert_pem TEXT NOT NULL,
+        key_enc BLOB NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

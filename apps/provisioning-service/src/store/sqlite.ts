@@ -330,6 +330,12 @@ class SqliteSiteStore implements SiteStore {
           id,
         );
       }
+      const ca = this.stmt('SELECT key_enc FROM device_ca WHERE id = 1').get() as
+        | { key_enc: Buffer }
+        | undefined;
+      if (ca) {
+        this.stmt('UPDATE device_ca SET key_enc = ? WHERE id = 1').run(reseal(ca.key_enc, DEVICE_CA_AAD));
+      }
       const update = this.stmt('UPDATE device_secrets SET value_enc = ? WHERE id = ?');
       // Read whole first: better-sqlite3 runs no UPDATE while a SELECT is still iterating.
       const rows = this.stmt('SELECT id, uuid, kind, value_enc FROM device_secrets').all() as Array<
@@ -554,6 +560,44 @@ class SqliteSiteStore implements SiteStore {
     this.open();
     intArg(id, 'id');
     return this.stmt('DELETE FROM provisioning_certificates WHERE id = ?').run(id).changes > 0;
+  }
+
+  // ---- device CA -------------------------------------------------------------------------
+
+  async getDeviceCa(): Promise<{ certPem: string; keyPem: string } | undefined> {
+    this.open();
+    return this.withKeys(() => this.readDeviceCa());
+  }
+
+  async putDeviceCaIfAbsent(ca: {
+    certPem: string;
+    keyPem: string;
+  }): Promise<{ certPem: string; keyPem: string }> {
+    if (typeof ca?.certPem !== 'string' || !ca.certPem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new StoreInputError('certPem must be a PEM certificate', 'certPem');
+    }
+    if (typeof ca.keyPem !== 'string' || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(ca.keyPem)) {
+      throw new StoreInputError('keyPem must be a PEM private key', 'keyPem');
+    }
+    return this.withKeys(() =>
+      this.tx(() => {
+        const existing = this.readDeviceCa();
+        if (existing) return existing;
+        this.stmt('INSERT INTO device_ca (id, cert_pem, key_enc, created_at) VALUES (1, ?, ?, ?)').run(
+          ca.certPem,
+          this.sealRecord(ca.keyPem, DEVICE_CA_AAD),
+          this.iso(),
+        );
+        return { certPem: ca.certPem, keyPem: ca.keyPem };
+      }),
+    );
+  }
+
+  private readDeviceCa(): { certPem: string; keyPem: string } | undefined {
+    const row = this.stmt('SELECT cert_pem, key_enc FROM device_ca WHERE id = 1').get() as
+      | { cert_pem: string; key_enc: Buffer }
+      | undefined;
+    return row ? { certPem: row.cert_pem, keyPem: this.openRecord(row.key_enc, DEVICE_CA_AAD) } : undefined;
   }
 
   // ---- devices ---------------------------------------------------------------------------
@@ -1001,6 +1045,7 @@ class SqliteSiteStore implements SiteStore {
 }
 
 const SETTINGS_AAD = 'settings:1';
+const DEVICE_CA_AAD = 'device_ca:1';
 const credentialAad = (id: number) => `credentials:${id}`;
 const certificateAad = (id: number) => `provisioning_certificates:${id}`;
 const secretAad = (id: number, uuid: string, kind: string) => `device_secrets:${id}:${uuid}:${kind}`;

@@ -295,6 +295,15 @@ export interface SiteStore {
   getJob(id: number): Promise<Job | undefined>;
   listJobs(filter?: { uuid?: DeviceUuid; state?: JobState; limit?: number }): Promise<Job[]>;
 
+  // the built-in device CA (flow A.7.3)
+  /** The site's device CA, its key opened; undefined until one was stored. */
+  getDeviceCa(): Promise<{ certPem: string; keyPem: string } | undefined>;
+  /**
+   * Stores `ca` as the site's device CA unless one is already there, and returns the one that is:
+   * two instances creating a CA at once end up using the same one.
+   */
+  putDeviceCaIfAbsent(ca: { certPem: string; keyPem: string }): Promise<{ certPem: string; keyPem: string }>;
+
   // secret key rotation
   /**
    * Seals every secret record again under the key provider's current key (re-read from the
