@@ -82,6 +82,13 @@ export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKey
   if (!existsSync(opts.databasePath)) {
     throw new ServiceError('STORE_NOT_FOUND', `no site store at ${opts.databasePath}: nothing to rotate`);
   }
+  // A missing key file would be created afresh by the provider: a key that opens nothing here.
+  if (!existsSync(opts.keyFile)) {
+    throw new SecretKeyError(
+      'SECRET_KEY_INVALID',
+      `no key file at ${opts.keyFile}: restore it before rotating`,
+    );
+  }
   if (opts.keepOldKeysIn !== undefined && existsSync(opts.keepOldKeysIn)) {
     throw new StoreConflictError(`${opts.keepOldKeysIn} exists; old keys are only written to a new file`);
   }

@@ -325,11 +325,18 @@ describe('rotateSecretKey', () => {
     expect(existsSync(`${keyFile}.rotating`)).toBe(false);
   });
 
-  it('refuses a data folder without a database, creating nothing', async () => {
+  it('refuses a data folder without a database or without its key file, creating nothing', async () => {
     await expect(rotateSecretKey({ databasePath: db, keyFile })).rejects.toMatchObject({
       code: 'STORE_NOT_FOUND',
     });
     expect(existsSync(db)).toBe(false);
+    expect(existsSync(keyFile)).toBe(false);
+    await (await open()).close();
+    rmSync(keyFile);
+    await expect(rotateSecretKey({ databasePath: db, keyFile })).rejects.toMatchObject({
+      code: 'SECRET_KEY_INVALID',
+      message: expect.stringContaining('no key file'),
+    });
     expect(existsSync(keyFile)).toBe(false);
   });
 });

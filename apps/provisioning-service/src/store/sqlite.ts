@@ -208,7 +208,7 @@ class SqliteSiteStore implements SiteStore {
     }
     throw new SecretKeyError(
       'SECRET_KEY_MISMATCH',
-      'the secret key is not the key this store was created with',
+      'the secret key is not the key this store was created with (a key file found missing is made afresh: put back the one this database was made with)',
       'meta:key_check',
     );
   }
