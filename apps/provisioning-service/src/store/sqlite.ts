@@ -304,44 +304,38 @@ class SqliteSiteStore implements SiteStore {
     const target = keys[0] as Buffer;
     return this.tx(() => {
       let records = 0;
-      const reseal = (record: Buffer, aad: string): Buffer => {
-        records++;
-        return sealSecret(target, this.openRecord(record, aad, keys), aad);
-      };
-      for (const r of this.stmt('SELECT id, password_enc FROM credentials').all() as Row[]) {
-        const id = r.id as number;
-        this.stmt('UPDATE credentials SET password_enc = ? WHERE id = ?').run(
-          reseal(r.password_enc as Buffer, credentialAad(id)),
-          id,
-        );
+      // Every sealed column, with the AAD its rows were sealed with (rows read whole first:
+      // better-sqlite3 runs no UPDATE while a SELECT is still iterating).
+      const sealed: Array<{ table: string; column: string; extra: string; aad: (r: Row) => string }> = [
+        {
+          table: 'credentials',
+          column: 'password_enc',
+          extra: '',
+          aad: (r) => credentialAad(r.id as number),
+        },
+        { table: 'settings', column: 'secrets_enc', extra: '', aad: () => SETTINGS_AAD },
+        {
+          table: 'provisioning_certificates',
+          column: 'key_enc',
+          extra: '',
+          aad: (r) => certificateAad(r.id as number),
+        },
+        { table: 'device_ca', column: 'key_enc', extra: '', aad: () => DEVICE_CA_AAD },
+        {
+          table: 'device_secrets',
+          column: 'value_enc',
+          extra: ', uuid, kind',
+          aad: (r) => secretAad(r.id as number, r.uuid as string, r.kind as SecretKind),
+        },
+      ];
+      for (const { table, column, extra, aad } of sealed) {
+        const update = this.stmt(`UPDATE ${table} SET ${column} = ? WHERE id = ?`);
+        for (const r of this.stmt(`SELECT id, ${column} AS sealed${extra} FROM ${table}`).all() as Row[]) {
+          const a = aad(r);
+          update.run(sealSecret(target, this.openRecord(r.sealed as Buffer, a, keys), a), r.id);
+          records++;
+        }
       }
-      const settings = this.stmt('SELECT secrets_enc FROM settings WHERE id = 1').get() as
-        | { secrets_enc: Buffer }
-        | undefined;
-      if (settings) {
-        this.stmt('UPDATE settings SET secrets_enc = ? WHERE id = 1').run(
-          reseal(settings.secrets_enc, SETTINGS_AAD),
-        );
-      }
-      for (const r of this.stmt('SELECT id, key_enc FROM provisioning_certificates').all() as Row[]) {
-        const id = r.id as number;
-        this.stmt('UPDATE provisioning_certificates SET key_enc = ? WHERE id = ?').run(
-          reseal(r.key_enc as Buffer, certificateAad(id)),
-          id,
-        );
-      }
-      const ca = this.stmt('SELECT key_enc FROM device_ca WHERE id = 1').get() as
-        | { key_enc: Buffer }
-        | undefined;
-      if (ca) {
-        this.stmt('UPDATE device_ca SET key_enc = ? WHERE id = 1').run(reseal(ca.key_enc, DEVICE_CA_AAD));
-      }
-      const update = this.stmt('UPDATE device_secrets SET value_enc = ? WHERE id = ?');
-      // Read whole first: better-sqlite3 runs no UPDATE while a SELECT is still iterating.
-      const rows = this.stmt('SELECT id, uuid, kind, value_enc FROM device_secrets').all() as Array<
-        Pick<SecretRow, 'id' | 'uuid' | 'kind' | 'value_enc'>
-      >;
-      for (const r of rows) update.run(reseal(r.value_enc, secretAad(r.id, r.uuid, r.kind)), r.id);
       const check = this.keyCheckRecord();
       if (check) this.keyOpeningCheck(keys, check);
       this.stmt("UPDATE meta SET value = ? WHERE key = 'key_check'").run(
