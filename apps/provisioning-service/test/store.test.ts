@@ -287,6 +287,35 @@ describe('devices', () => {
     expect((await s.getDevice(U2))?.status).toBe('queued');
     expect(await s.getDevice('00000000-0000-0000-0000-000000000000')).toBeUndefined();
   });
+
+  it('keeps the last accepted hello, checked, and replaces it whole', async () => {
+    const s = await open(join(dir, 'site.db'));
+    const hello = {
+      retryCount: 2,
+      algorithms: ['sha256' as const],
+      matches: [{ certificateId: 1, algorithm: 'sha256' as const, hash: 'ab'.repeat(32) }],
+      receivedAt: new Date(t).toISOString(),
+    };
+    await s.upsertDevice(U1, { address: '127.0.0.5', lastHello: hello });
+    expect((await s.getDevice(U1))?.lastHello).toEqual(hello);
+    const bad: unknown[] = [
+      { ...hello, algorithms: ['md5'] },
+      { ...hello, matches: [{ certificateId: 1, algorithm: 'sha256', hash: 'NOT HEX' }] },
+      { ...hello, receivedAt: 'yesterday' },
+      { ...hello, retryCount: -1 },
+      'hello',
+    ];
+    for (const lastHello of bad) {
+      await expect(s.upsertDevice(U1, { lastHello } as never)).rejects.toMatchObject({
+        code: 'STORE_INVALID_INPUT',
+        field: 'lastHello',
+      });
+    }
+    const next = { ...hello, retryCount: 3, matches: [] };
+    await s.upsertDevice(U1, { lastHello: next });
+    await s.close();
+    expect((await (await open(join(dir, 'site.db'))).getDevice(U1))?.lastHello).toEqual(next);
+  });
 });
 
 describe('events', () => {

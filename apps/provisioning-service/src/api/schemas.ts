@@ -27,6 +27,7 @@ const obj = (
   ...extra,
 });
 const time: JsonSchema = { type: 'string', format: 'date-time' };
+const hashAlgorithm: JsonSchema = { type: 'string', enum: ['sha1', 'sha256', 'sha384'] };
 
 export const uuid: JsonSchema = {
   type: 'string',
@@ -248,6 +249,25 @@ const deviceProps = {
   address: { type: 'string' },
   amtVersion: { type: 'string' },
   lastHelloAt: time,
+  lastHello: obj(
+    {
+      retryCount: { type: 'integer' },
+      algorithms: { type: 'array', items: hashAlgorithm },
+      matches: {
+        type: 'array',
+        items: obj(
+          { certificateId: { type: 'integer' }, algorithm: hashAlgorithm, hash: { type: 'string' } },
+          ['certificateId', 'algorithm', 'hash'],
+        ),
+      },
+      receivedAt: time,
+    },
+    ['retryCount', 'algorithms', 'matches', 'receivedAt'],
+    {
+      description:
+        'the last hello accepted for provisioning: which provisioning certificates its hashes matched',
+    },
+  ),
   provisionedAt: time,
   lastError,
   updatedAt: time,

@@ -233,6 +233,10 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
     async function latestHello(): Promise<AcceptedHello | undefined> {
       const mem = opts.lastAccepted?.(uuid);
       if (mem) return mem;
+      // Another instance took the hello, or this one restarted: the device record keeps it.
+      const device = await store.getDevice(uuid);
+      if (device?.lastHello) return { uuid, address: device.address ?? '', ...device.lastHello };
+      // A device last seen by an oobkit that did not keep it there: its newest accepted-hello event.
       const list = await store.listEvents({ uuid, type: HELLO_ACCEPTED_EVENT });
       let best: (typeof list)[number] | undefined;
       for (const e of list) if (!best || e.id > best.id) best = e;

@@ -6,6 +6,7 @@ import { staticKeyProvider } from '../secrets/index.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { SiteStore, StoredProvisioningCertificate } from '../store/types.js';
 import {
+  type AcceptedHello,
   createHelloIntake,
   HELLO_ACCEPTED_EVENT,
   type HelloIntake,
@@ -102,6 +103,7 @@ describe('hello intake', () => {
     });
     expect(out).toEqual({ action: 'dropped', reason: 'no-root-match' });
     expect(await store.getDevice(UUID)).toMatchObject({ status: 'discovered', address: '127.0.0.3' });
+    expect((await store.getDevice(UUID))?.lastHello).toBeUndefined();
     expect(await store.listJobs()).toEqual([]);
   });
 
@@ -136,6 +138,9 @@ describe('hello intake', () => {
       algorithms: ['sha256'],
       matches: [{ algorithm: 'sha256' }],
     });
+    // Kept on the device as well, for a worker that did not see the hello.
+    const { uuid: _u, address: _a, ...kept } = intake.lastAccepted(UUID) ?? ({} as AcceptedHello);
+    expect((await store.getDevice(UUID))?.lastHello).toEqual(kept);
   });
 
   it('leaves a provisioned device provisioned when a (late) hello queues a job', async () => {

@@ -139,10 +139,16 @@ export function createHelloIntake(opts: {
       });
 
     const matches = matchHelloHashes(hello.hashes, await store.listProvisioningCertificates());
+    const algorithms = [...new Set(hello.hashes.map((h) => h.algorithm))];
     const existing = await store.getDevice(hello.uuid);
+    // An accepted hello is kept on the device too: the worker that takes the job may be another
+    // instance, or this one after a restart, and the event log is throttled and pruned.
     await store.upsertDevice(hello.uuid, {
       address,
       lastHelloAt: at,
+      ...(matches.length > 0
+        ? { lastHello: { retryCount: hello.retryCount, algorithms, matches, receivedAt: at } }
+        : {}),
       ...(existing ? {} : { status: 'discovered' as const }),
     });
     if (matches.length === 0)
@@ -151,14 +157,14 @@ export function createHelloIntake(opts: {
         level: 'warn',
         type: 'hello.dropped.no-root-match',
         message: 'hello dropped: no hash in it equals the root hash of an enabled provisioning certificate',
-        data: { ...base.data, algorithms: [...new Set(hello.hashes.map((h) => h.algorithm))] },
+        data: { ...base.data, algorithms },
       });
 
     const info: AcceptedHello = {
       uuid: hello.uuid,
       address,
       retryCount: hello.retryCount,
-      algorithms: [...new Set(hello.hashes.map((h) => h.algorithm))],
+      algorithms,
       matches,
       receivedAt: at,
     };

@@ -128,6 +128,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'last accepted hello on the device',
+    sql: `ALTER TABLE devices ADD COLUMN last_hello TEXT;`,
+  },
 ];
 
 /**

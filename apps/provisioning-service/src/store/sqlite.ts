@@ -27,6 +27,7 @@ import {
   type DeviceStatus,
   type DeviceUuid,
   type EventLevel,
+  type HelloRecord,
   type ImportedComputer,
   JOB_STATES,
   type Job,
@@ -615,18 +616,19 @@ class SqliteSiteStore implements SiteStore {
       }
       if (merged.status === undefined) merged.status = 'discovered';
       this.stmt(
-        `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, provisioned_at, last_error, updated_at)
-           VALUES (@uuid, @status, @address, @amtVersion, @lastHelloAt, @provisionedAt, @lastError, @updatedAt)
+        `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, last_hello, provisioned_at, last_error, updated_at)
+           VALUES (@uuid, @status, @address, @amtVersion, @lastHelloAt, @lastHello, @provisionedAt, @lastError, @updatedAt)
            ON CONFLICT (uuid) DO UPDATE SET status = excluded.status, address = excluded.address,
              amt_version = excluded.amt_version, last_hello_at = excluded.last_hello_at,
-             provisioned_at = excluded.provisioned_at, last_error = excluded.last_error,
-             updated_at = excluded.updated_at`,
+             last_hello = excluded.last_hello, provisioned_at = excluded.provisioned_at,
+             last_error = excluded.last_error, updated_at = excluded.updated_at`,
       ).run({
         uuid: id,
         status: merged.status,
         address: merged.address ?? null,
         amtVersion: merged.amtVersion ?? null,
         lastHelloAt: merged.lastHelloAt ?? null,
+        lastHello: merged.lastHello ? JSON.stringify(merged.lastHello) : null,
         provisionedAt: merged.provisionedAt ?? null,
         lastError: merged.lastError ? JSON.stringify(merged.lastError) : null,
         updatedAt: merged.updatedAt,
@@ -1146,6 +1148,7 @@ function toDevice(r: Row): DeviceRecord {
   if (r.address !== null) d.address = r.address as string;
   if (r.amt_version !== null) d.amtVersion = r.amt_version as string;
   if (r.last_hello_at !== null) d.lastHelloAt = r.last_hello_at as string;
+  if (r.last_hello !== null && r.last_hello !== undefined) d.lastHello = JSON.parse(r.last_hello as string);
   if (r.provisioned_at !== null) d.provisionedAt = r.provisioned_at as string;
   if (r.last_error !== null) d.lastError = JSON.parse(r.last_error as string);
   return d;
@@ -1230,6 +1233,45 @@ function validateError(e: unknown, field: string): { code: string; message: stri
   return out;
 }
 
+const HASH_ALGORITHMS = ['sha1', 'sha256', 'sha384'] as const;
+
+function validateHelloRecord(v: unknown): HelloRecord {
+  const h = v as Partial<HelloRecord> | null;
+  const bad = (why: string) => new StoreInputError(`lastHello ${why}`, 'lastHello');
+  if (typeof h !== 'object' || h === null) throw bad('must be an object');
+  if (!Number.isSafeInteger(h.retryCount) || (h.retryCount as number) < 0)
+    throw bad('retryCount must be a count');
+  if (typeof h.receivedAt !== 'string' || Number.isNaN(Date.parse(h.receivedAt))) {
+    throw bad('receivedAt must be an ISO 8601 time');
+  }
+  if (
+    !Array.isArray(h.algorithms) ||
+    h.algorithms.some((a: unknown) => !HASH_ALGORITHMS.includes(a as 'sha1'))
+  ) {
+    throw bad('algorithms must be sha1, sha256 or sha384');
+  }
+  if (!Array.isArray(h.matches) || h.matches.length > 100) throw bad('matches must be a list');
+  const matches = h.matches.map((m: HelloRecord['matches'][number] | null) => {
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      !Number.isSafeInteger(m.certificateId) ||
+      !HASH_ALGORITHMS.includes(m.algorithm) ||
+      typeof m.hash !== 'string' ||
+      !/^[0-9a-f]{40,96}$/.test(m.hash)
+    ) {
+      throw bad('matches must be { certificateId, algorithm, hash (lower-case hex) }');
+    }
+    return { certificateId: m.certificateId, algorithm: m.algorithm, hash: m.hash };
+  });
+  return {
+    retryCount: h.retryCount as number,
+    algorithms: [...h.algorithms],
+    matches,
+    receivedAt: h.receivedAt,
+  };
+}
+
 function validateDevicePatch(patch: Partial<Omit<DeviceRecord, 'uuid' | 'updatedAt'>>): Row {
   if (typeof patch !== 'object' || patch === null)
     throw new StoreInputError('patch must be an object', 'patch');
@@ -1253,6 +1295,9 @@ function validateDevicePatch(patch: Partial<Omit<DeviceRecord, 'uuid' | 'updated
         break;
       case 'lastError':
         out.lastError = v === undefined ? undefined : validateError(v, 'lastError');
+        break;
+      case 'lastHello':
+        out.lastHello = v === undefined ? undefined : validateHelloRecord(v);
         break;
       default:
         throw new StoreInputError(`unknown device field ${k}`, k);

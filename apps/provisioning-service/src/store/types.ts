@@ -111,6 +111,15 @@ export const DEVICE_STATUSES = [
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
 /** What the site knows of one AMT device (flow A.9 "report"). */
+/** What a worker needs of a device's last accepted hello: which chains its hashes matched. */
+export interface HelloRecord {
+  retryCount: number;
+  /** Hash algorithms the hello carried (SHA-1 only: pre-AMT 11 firmware). */
+  algorithms: Array<'sha1' | 'sha256' | 'sha384'>;
+  matches: Array<{ certificateId: number; algorithm: 'sha1' | 'sha256' | 'sha384'; hash: string }>;
+  receivedAt: string;
+}
+
 export interface DeviceRecord {
   uuid: DeviceUuid;
   status: DeviceStatus;
@@ -118,6 +127,12 @@ export interface DeviceRecord {
   address?: string;
   amtVersion?: string;
   lastHelloAt?: string;
+  /**
+   * The last hello accepted for provisioning (kept here, not only in the event log, which is
+   * throttled and pruned): a worker in another instance, or after a restart, chooses the chain
+   * from it.
+   */
+  lastHello?: HelloRecord;
   provisionedAt?: string;
   lastError?: { code: string; message: string; step?: string };
   updatedAt: string;
