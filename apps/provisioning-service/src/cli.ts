@@ -13,6 +13,7 @@ import {
   requestUnprovision,
 } from './jobs.js';
 import { backupSiteDatabase, pruneEventLog, rotateSecretKey } from './maintenance.js';
+import { hostPort } from './net.js';
 import { readinessWarnings } from './readiness.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
@@ -385,14 +386,7 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (o: { olderThan: number; json?: boolean }, cmd: Command) => {
     if (o.olderThan < 1) throw new UsageError('--older-than is a number of days, 1 or more');
-    const config = dataFolderConfig(cmd, 'prune-events');
-    if (!existsSync(config.databasePath)) {
-      throw new ServiceError('STORE_NOT_FOUND', `no site store at ${config.databasePath}`);
-    }
-    const store = await openSqliteStore({
-      path: config.databasePath,
-      keyProvider: fileKeyProvider(config.keyFile),
-    });
+    const store = await openDataFolderStore(dataFolderConfig(cmd, 'prune-events'), 'read');
     try {
       const { removed, before } = await pruneEventLog(store, o.olderThan, { by: 'cli' });
       print(o.json, { removed, before }, () => `deleted ${removed} events from before ${before}`);
@@ -820,17 +814,19 @@ async function withBackend(
   }
 }
 
-async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Promise<Backend> {
+/** The data folder's store; reading commands refuse a folder without one instead of making it. */
+async function openDataFolderStore(config: ServiceConfig, mode: 'read' | 'write'): Promise<SiteStore> {
   if (mode === 'read' && config.databasePath !== ':memory:' && !existsSync(config.databasePath)) {
     throw new ServiceError(
       'STORE_NOT_FOUND',
       `no site store at ${config.databasePath}; import computers or run \`oobkit serve\` first, or pass --data-dir`,
     );
   }
-  const store: SiteStore = await openSqliteStore({
-    path: config.databasePath,
-    keyProvider: fileKeyProvider(config.keyFile),
-  });
+  return openSqliteStore({ path: config.databasePath, keyProvider: fileKeyProvider(config.keyFile) });
+}
+
+async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Promise<Backend> {
+  const store = await openDataFolderStore(config, mode);
   const publicCredential = (c: PublicCredential): PublicCredential => ({
     id: c.id,
     label: c.label,
@@ -1153,10 +1149,6 @@ async function secretOption(
 function intOption(v: string): number {
   if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
   return Number(v);
-}
-
-function hostPort(a: { address: string; port: number }): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
 /** One event a line, for `events --follow`. */

@@ -19,6 +19,7 @@ import {
 } from './intake/index.js';
 import { createLogger, type Logger } from './log.js';
 import { pruneEventLog } from './maintenance.js';
+import { hostPort } from './net.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ConfigError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -180,9 +181,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       cleanups.unshift(() => api.close());
     }
     const tls = config.api.tlsCert !== undefined;
-    const apiUrl = apiAddress
-      ? `${tls ? 'https' : 'http'}://${apiAddress.address.includes(':') ? `[${apiAddress.address}]` : apiAddress.address}:${apiAddress.port}`
-      : undefined;
+    const apiUrl = apiAddress ? `${tls ? 'https' : 'http'}://${hostPort(apiAddress)}` : undefined;
     const apiWarning = apiAddress && !tls ? apiExposureWarning(apiAddress.address) : undefined;
     if (apiWarning) logger.warn({ api: apiAddress }, apiWarning);
 

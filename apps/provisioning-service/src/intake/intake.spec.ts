@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PkiHello } from '@oobkit/hello';
+import type { PkiHello, PskHello } from '@oobkit/hello';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEventSink } from '../flow/events.js';
 import { staticKeyProvider } from '../secrets/index.js';
@@ -36,6 +36,10 @@ function cert(id: number, enabled = true): StoredProvisioningCertificate {
 
 function hello(hashes: PkiHello['hashes'], retryCount = 0): PkiHello {
   return { kind: 'pki', version: 3, adminCredentialsSet: false, retryCount, uuid: UUID, hashes };
+}
+
+function pskHello(): PskHello {
+  return { kind: 'psk', version: 2, adminCredentialsSet: false, retryCount: 0, uuid: UUID, pid: 'ABCD1234' };
 }
 
 describe('matchHelloHashes', () => {
@@ -108,14 +112,7 @@ describe('hello intake', () => {
   });
 
   it('drops PSK hellos', async () => {
-    const psk = {
-      kind: 'psk' as const,
-      version: 2 as const,
-      adminCredentialsSet: false,
-      retryCount: 0,
-      uuid: UUID,
-      pid: 'ABCD1234',
-    };
+    const psk = pskHello();
     expect(await intake.handle({ hello: psk, remoteAddress: '127.0.0.4' })).toEqual({
       action: 'dropped',
       reason: 'psk',
@@ -229,14 +226,7 @@ describe('hello intake', () => {
     });
 
     it('stores one PSK drop per device and window', async () => {
-      const psk = {
-        kind: 'psk' as const,
-        version: 2 as const,
-        adminCredentialsSet: false,
-        retryCount: 0,
-        uuid: UUID,
-        pid: 'ABCD1234',
-      };
+      const psk = pskHello();
       for (let i = 0; i < 3; i++)
         expect(await throttled.handle({ hello: psk, remoteAddress: '127.0.0.4' })).toEqual({
           action: 'dropped',
