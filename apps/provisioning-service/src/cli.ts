@@ -884,10 +884,10 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
       const { parseCertificateBody } = await import('./api/certificates.js');
       return publicCertificate(await store.addProvisioningCertificate(await parseCertificateBody(body)));
     },
-    listCertificates: async () => (await store.listProvisioningCertificates()).map(publicCertificate),
+    listCertificates: async () => (await store.listProvisioningCertificateInfo()).map(publicCertificate),
     async setCertificateEnabled(id, enabled) {
       if (!(await store.setProvisioningCertificateEnabled(id, enabled))) return undefined;
-      const c = (await store.listProvisioningCertificates()).find((x) => x.id === id);
+      const c = (await store.listProvisioningCertificateInfo()).find((x) => x.id === id);
       return c ? publicCertificate(c) : undefined;
     },
     deleteCertificate: (id) => store.deleteProvisioningCertificate(id),

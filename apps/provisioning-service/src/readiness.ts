@@ -14,7 +14,7 @@ const EXPIRY_WARNING_DAYS = 30;
 export async function readinessWarnings(store: SiteStore, now: Date = new Date()): Promise<string[]> {
   const warnings: string[] = [];
   const [certs, credentials, computers] = await Promise.all([
-    store.listProvisioningCertificates(),
+    store.listProvisioningCertificateInfo(),
     store.listCredentials(),
     // One row says whether there are any: a site may hold tens of thousands.
     store.listComputers({ limit: 1 }),

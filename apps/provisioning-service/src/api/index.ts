@@ -295,7 +295,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       summary: 'List provisioning certificates (without keys)',
       tags: ['provisioning certificates'],
       responses: { 200: { description: 'certificates', schema: { type: 'array', items: S.certificateOut } } },
-      handler: async () => (await store.listProvisioningCertificates()).map(publicCertificate),
+      handler: async () => (await store.listProvisioningCertificateInfo()).map(publicCertificate),
     },
     {
       method: 'PUT',
@@ -310,7 +310,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
         const { enabled } = req.body as { enabled: boolean };
         if (!(await store.setProvisioningCertificateEnabled(id, enabled)))
           throw notFound('provisioning certificate', id);
-        const c = (await store.listProvisioningCertificates()).find((x) => x.id === id);
+        const c = (await store.listProvisioningCertificateInfo()).find((x) => x.id === id);
         return c ? publicCertificate(c) : throwIt(notFound('provisioning certificate', id));
       },
     },

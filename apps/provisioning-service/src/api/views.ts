@@ -4,8 +4,8 @@ import type {
   DeviceSecret,
   ImportedComputer,
   Job,
+  ProvisioningCertificateInfo,
   SiteStore,
-  StoredProvisioningCertificate,
 } from '../store/types.js';
 
 // Kept apart from certificates.ts so the CLI can use them without loading the certificate parser.
@@ -16,7 +16,7 @@ export type CertificateBody =
   | { name: string; pfx: string; password: string; enabled?: boolean };
 
 /** What the API and the CLI show of a stored certificate: never the key. */
-export function publicCertificate(c: StoredProvisioningCertificate) {
+export function publicCertificate(c: ProvisioningCertificateInfo) {
   const validity = leafValidity(c.certPem);
   return {
     id: c.id,

@@ -140,6 +140,30 @@ describe('hello intake', () => {
     expect((await store.getDevice(UUID))?.lastHello).toEqual(kept);
   });
 
+  it('matches a hello without opening any private key (the key-less listing only)', async () => {
+    await addChain();
+    await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
+    const opened: string[] = [];
+    const guarded = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'listProvisioningCertificates' || prop === 'getDeviceCa') {
+          return () => {
+            opened.push(prop);
+            throw new Error(`${prop} opens private keys`);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const keyless = createHelloIntake({ store: guarded, events: createEventSink(guarded, undefined) });
+    expect(await keyless.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.5' })).toMatchObject({
+      action: 'queued',
+      created: true,
+    });
+    expect(opened).toEqual([]);
+  });
+
   it('leaves a provisioned device provisioned when a (late) hello queues a job', async () => {
     await addChain();
     await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);

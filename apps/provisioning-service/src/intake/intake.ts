@@ -1,6 +1,6 @@
 import type { Hello } from '@oobkit/hello';
 import type { EventSink } from '../flow/events.js';
-import type { Job, SiteStore, StoredProvisioningCertificate } from '../store/types.js';
+import type { Job, ProvisioningCertificateInfo, SiteStore } from '../store/types.js';
 import { createEventThrottle, type EventThrottleOptions, type ThrottleDecision } from './throttle.js';
 
 /** A decoded hello and where it came from, as the hello listener reports it. */
@@ -55,7 +55,7 @@ function hex(bytes: Uint8Array): string {
 /** Which enabled chains have a root hash the hello carries (stored thumbprints, no parsing). */
 export function matchHelloHashes(
   hashes: ReadonlyArray<{ algorithm: 'sha1' | 'sha256' | 'sha384'; hash: Uint8Array }>,
-  certificates: readonly StoredProvisioningCertificate[],
+  certificates: readonly ProvisioningCertificateInfo[],
 ): HelloMatch[] {
   const matches: HelloMatch[] = [];
   for (const cert of certificates) {
@@ -138,7 +138,7 @@ export function createHelloIntake(opts: {
         message: 'hello dropped: this UUID was not imported for out-of-band management',
       });
 
-    const matches = matchHelloHashes(hello.hashes, await store.listProvisioningCertificates());
+    const matches = matchHelloHashes(hello.hashes, await store.listProvisioningCertificateInfo());
     const algorithms = [...new Set(hello.hashes.map((h) => h.algorithm))];
     const existing = await store.getDevice(hello.uuid);
     // An accepted hello is kept on the device too: the worker that takes the job may be another

@@ -35,9 +35,11 @@ import {
   type JobReason,
   type JobState,
   type NewSiteEvent,
+  type ProvisioningCertificateInfo,
   type ProvisioningSettings,
   type SecretKind,
   type SecretState,
+  type SiteCounts,
   type SiteEvent,
   type SiteStore,
   StaleLeaseError,
@@ -526,19 +528,19 @@ class SqliteSiteStore implements SiteStore {
     this.open();
     return this.withKeys(() =>
       (this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[]).map((r) => ({
-        id: r.id as number,
-        name: r.name as string,
-        certPem: r.cert_pem as string,
+        ...toCertificateInfo(r),
         keyPem: this.openRecord(r.key_enc as Buffer, certificateAad(r.id as number)),
-        rootHashes: {
-          sha1: r.root_sha1 as string,
-          sha256: r.root_sha256 as string,
-          sha384: r.root_sha384 as string,
-        },
-        enabled: r.enabled === 1,
-        createdAt: r.created_at as string,
       })),
     );
+  }
+
+  async listProvisioningCertificateInfo(): Promise<ProvisioningCertificateInfo[]> {
+    this.open();
+    return (
+      this.stmt(
+        'SELECT id, name, cert_pem, root_sha1, root_sha256, root_sha384, enabled, created_at FROM provisioning_certificates ORDER BY id',
+      ).all() as Row[]
+    ).map(toCertificateInfo);
   }
 
   async setProvisioningCertificateEnabled(id: number, enabled: boolean): Promise<boolean> {
@@ -986,6 +988,32 @@ class SqliteSiteStore implements SiteStore {
     return row ? toJob(row) : undefined;
   }
 
+  async countByState(): Promise<SiteCounts> {
+    this.open();
+    const tally = <K extends string>(keys: readonly K[], rows: Array<{ k: string; n: number }>) => {
+      const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+      for (const r of rows) if ((keys as readonly string[]).includes(r.k)) out[r.k as K] = r.n;
+      return out;
+    };
+    // Both GROUP BYs read an index (devices_status, jobs_claim), not the rows.
+    return this.db.transaction(() => ({
+      devices: tally(
+        DEVICE_STATUSES,
+        this.stmt('SELECT status AS k, count(*) AS n FROM devices GROUP BY status').all() as Array<{
+          k: string;
+          n: number;
+        }>,
+      ),
+      jobs: tally(
+        JOB_STATES,
+        this.stmt('SELECT state AS k, count(*) AS n FROM jobs GROUP BY state').all() as Array<{
+          k: string;
+          n: number;
+        }>,
+      ),
+    }))();
+  }
+
   /** Newest first. */
   async listJobs(filter: { uuid?: DeviceUuid; state?: JobState; limit?: number } = {}): Promise<Job[]> {
     this.open();
@@ -1372,4 +1400,19 @@ function needsRedaction(v: unknown, depth: number): boolean {
     if (k === 'toJSON' || secretKey(k) || needsRedaction(o[k], depth + 1)) return true;
   }
   return false;
+}
+
+function toCertificateInfo(r: Row): ProvisioningCertificateInfo {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    certPem: r.cert_pem as string,
+    rootHashes: {
+      sha1: r.root_sha1 as string,
+      sha256: r.root_sha256 as string,
+      sha384: r.root_sha384 as string,
+    },
+    enabled: r.enabled === 1,
+    createdAt: r.created_at as string,
+  };
 }

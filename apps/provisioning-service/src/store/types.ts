@@ -86,12 +86,16 @@ export interface ProvisioningSettings {
 }
 
 /** A provisioning certificate chain the service may present (flow A.3). */
-export interface StoredProvisioningCertificate {
+export interface StoredProvisioningCertificate extends ProvisioningCertificateInfo {
+  keyPem: string; // secret
+}
+
+/** A provisioning certificate without its private key: what hello matching and listings need. */
+export interface ProvisioningCertificateInfo {
   id: number;
   name: string;
   /** leaf → root PEM. */
   certPem: string;
-  keyPem: string; // secret
   /** Lower-case hex thumbprints of the root, for matching hello hashes without parsing. */
   rootHashes: { sha1: string; sha256: string; sha384: string };
   enabled: boolean;
@@ -197,6 +201,12 @@ export interface Job {
   updatedAt: string;
 }
 
+/** Site-wide counts, for monitoring: every status and state is a key, zero when none. */
+export interface SiteCounts {
+  devices: Record<DeviceStatus, number>;
+  jobs: Record<JobState, number>;
+}
+
 /** A claimed job: the worker must present `fencingToken` on every write. */
 export interface JobLease {
   job: Job;
@@ -235,6 +245,8 @@ export interface SiteStore {
     c: Omit<StoredProvisioningCertificate, 'id' | 'createdAt'>,
   ): Promise<StoredProvisioningCertificate>;
   listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]>;
+  /** The same list without the private keys: nothing is decrypted (every hello reads it). */
+  listProvisioningCertificateInfo(): Promise<ProvisioningCertificateInfo[]>;
   /** Turns a chain on or off for new jobs (a job already running keeps its chain); false if no such id. */
   setProvisioningCertificateEnabled(id: number, enabled: boolean): Promise<boolean>;
   /** Deletes a chain and its sealed key; false if no such id. */
@@ -309,6 +321,8 @@ export interface SiteStore {
   ): Promise<Job>; // StaleLeaseError
   getJob(id: number): Promise<Job | undefined>;
   listJobs(filter?: { uuid?: DeviceUuid; state?: JobState; limit?: number }): Promise<Job[]>;
+  /** How many devices are in each status and jobs in each state, site-wide (every key present). */
+  countByState(): Promise<SiteCounts>;
 
   // the built-in device CA (flow A.7.3)
   /** The site's device CA, its key opened; undefined until one was stored. */
