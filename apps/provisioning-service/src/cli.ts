@@ -34,6 +34,7 @@ import {
   type SiteStore,
 } from './store/types.js';
 import { validateComputer } from './store/validate.js';
+import { oobkitVersion } from './version.js';
 
 /** Exit codes: 0 done, 1 the operation failed, 2 the command line was wrong. */
 const EXIT_FAILED = 1;
@@ -128,6 +129,7 @@ const program = new Command('oobkit')
   )
   .option('--token <token>', 'admin API token (default OOBKIT_API_TOKEN or <data-dir>/api-token)')
   .option('--log-level <level>', 'debug, info, warn, error or silent (env OOBKIT_LOG_LEVEL)')
+  .version(oobkitVersion(), '-V, --version', "print oobkit's version")
   .showHelpAfterError()
   .exitOverride();
 

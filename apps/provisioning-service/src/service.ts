@@ -19,11 +19,13 @@ import {
 } from './intake/index.js';
 import { createLogger, type Logger } from './log.js';
 import { pruneEventLog } from './maintenance.js';
+import { createServiceMetrics } from './metrics.js';
 import { hostPort } from './net.js';
 import { fileKeyProvider } from './secrets/index.js';
 import { ConfigError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { Job, SiteStore } from './store/types.js';
+import { oobkitVersion } from './version.js';
 
 export interface ServiceDeps {
   /** Default: SQLite at `config.databasePath`, secrets under the key in `config.keyFile`. */
@@ -64,6 +66,8 @@ export interface RunningService {
   readonly apiUrl: string | undefined;
   /** Set when the admin API is reachable from other hosts without TLS (also logged at start). */
   readonly apiWarning: string | undefined;
+  /** This instance's counters and the site's gauges, as served at `GET /metrics` (Prometheus text). */
+  metrics(): Promise<string>;
   /** Screens a hello as if it arrived on the listener (also what the listener calls). */
   handleHello(received: ReceivedHello): Promise<IntakeOutcome>;
   /** Resolves when no job is queued or running and no worker of this instance is busy. */
@@ -124,9 +128,20 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     wake = () => pool.wake();
     cleanups.push(() => pool.close());
 
+    const counters = createServiceMetrics();
+    pool.on('job-finished', (e) => counters.jobFinished(e));
+    const metrics = async (): Promise<string> =>
+      counters.render({
+        counts: await store.countByState(),
+        workers: { configured: config.workers, busy: pool.busy },
+        instanceId: config.instanceId,
+        version: oobkitVersion(),
+      });
+
     const screened = new EventEmitter();
     const handleHello = async (received: ReceivedHello): Promise<IntakeOutcome> => {
       const outcome = await intake.handle(received);
+      counters.helloScreened(outcome);
       screened.emit('hello-screened', {
         ...outcome,
         uuid: received.hello.uuid,
@@ -144,6 +159,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
     // Any host can send malformed hellos: one event per sender and error per window, capped.
     const rejectedLog = createEventThrottle(dropLog);
     listener.on('rejected', (e) => {
+      counters.helloRejected(e.error.code);
       const d = rejectedLog.admit(`${e.remoteAddress} ${e.error.code}`);
       if (!d.log) return;
       const held = d.repeats + d.rateLimited;
@@ -170,6 +186,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
         token: config.api.token,
         logger,
         ...(config.api.tlsCert && config.api.tlsKey ? { https: await readApiTls(config) } : {}),
+        metrics,
         onJobQueued: (job: Job) => {
           void job;
           pool.wake();
@@ -225,6 +242,7 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
       apiAddress,
       apiUrl,
       apiWarning,
+      metrics,
       handleHello,
       waitForIdle: () => pool.waitForIdle(),
       on(event: 'job-finished' | 'hello-screened', fn: (e: never) => void) {

@@ -33,6 +33,20 @@ describe('the service with its admin API', () => {
     expect((await fetch(`${base}/devices`)).status).toBe(401);
   });
 
+  it('serves Prometheus metrics behind the token, documented as text in the OpenAPI document', async () => {
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const res = await call('GET', '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(text).toMatch(/^oobkit_info\{instance_id="with-api",version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
+    expect(text).toMatch(/^oobkit_workers 4$/m);
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { responses: Record<string, { content?: Record<string, unknown> }> } }>;
+    };
+    expect(Object.keys(doc.paths['/metrics']?.get?.responses['200']?.content ?? {})).toEqual(['text/plain']);
+  });
+
   it('a manual job from the API re-applies stage 2 to a provisioned device, leaving stage 1 alone', async () => {
     const device = await site.device();
     expect((await site.provision(device)).outcome).toBe('succeeded');
@@ -76,6 +90,61 @@ describe('the service with its admin API', () => {
     expect((await site.store.getDevice(device.uuid))?.status).toBe('unprovisioned');
     const job = await site.store.getJob(finished.job.id);
     expect(job?.journal.unprovision).toEqual({ from: 'post' });
+  });
+});
+
+describe('metrics', () => {
+  /** The value of one sample line of the exposition text (labels written as the service writes them). */
+  const sample = (text: string, series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('count what this instance screened and finished, and read the site’s devices and jobs from the store', async () => {
+    const site = await createSite();
+    try {
+      const before = await site.service.metrics();
+      expect(sample(before, 'oobkit_hellos_total{result="queued"}')).toBe(0);
+      expect(sample(before, 'oobkit_devices{status="provisioned"}')).toBe(0);
+
+      const device = await site.device();
+      expect((await site.provision(device)).outcome).toBe('succeeded');
+      const unknown = await site.device();
+      expect(
+        await site.service.handleHello({
+          hello: {
+            kind: 'pki',
+            version: 3,
+            adminCredentialsSet: false,
+            retryCount: 0,
+            uuid: unknown.uuid,
+            hashes: [],
+          },
+          remoteAddress: unknown.address,
+        }),
+      ).toEqual({ action: 'dropped', reason: 'unknown-uuid' });
+
+      const text = await site.service.metrics();
+      expect(sample(text, 'oobkit_hellos_total{result="queued"}')).toBe(1);
+      expect(sample(text, 'oobkit_hellos_total{result="unknown-uuid"}')).toBe(1);
+      expect(sample(text, 'oobkit_jobs_finished_total{outcome="succeeded"}')).toBe(1);
+      expect(sample(text, 'oobkit_jobs_finished_total{outcome="failed"}')).toBe(0);
+      expect(sample(text, 'oobkit_job_duration_seconds_count')).toBe(1);
+      const seconds = sample(text, 'oobkit_job_duration_seconds_sum') ?? 0;
+      expect(seconds).toBeGreaterThan(0);
+      expect(seconds).toBeLessThan(120);
+      expect(sample(text, 'oobkit_devices{status="provisioned"}')).toBe(1);
+      expect(sample(text, 'oobkit_jobs{state="succeeded"}')).toBe(1);
+      expect(sample(text, 'oobkit_jobs{state="queued"}')).toBe(0);
+      expect(sample(text, 'oobkit_workers_busy')).toBe(0);
+      // No UUID or address of a device in any series.
+      for (const d of [device, unknown]) {
+        expect(text).not.toContain(d.uuid);
+        expect(text).not.toContain(`"${d.address}"`);
+      }
+    } finally {
+      await site.close();
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import {
   requestUnprovision,
 } from '../jobs.js';
 import type { Logger } from '../log.js';
+import { METRICS_CONTENT_TYPE } from '../metrics.js';
 import { readinessWarnings } from '../readiness.js';
 import { ApiError, ServiceError, StoreInputError } from '../store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from '../store/settings.js';
@@ -41,6 +42,8 @@ export interface AdminApiOptions {
   bodyLimit?: number;
   /** Serve HTTPS with this PEM certificate chain and key (default: plain HTTP). */
   https?: { cert: string; key: string };
+  /** The Prometheus exposition text for `GET /metrics` (the route is 404 without it). */
+  metrics?: () => Promise<string>;
 }
 
 const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -155,6 +158,28 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
         return { ready: warnings.length === 0, warnings };
       },
     },
+    ...(opts.metrics
+      ? [
+          {
+            method: 'GET',
+            url: '/metrics',
+            summary:
+              'Prometheus metrics: this instance’s hello, job and worker counters, and the site’s devices by status and jobs by state',
+            tags: ['service'],
+            responses: {
+              200: {
+                description: 'the text exposition format 0.0.4',
+                contentType: 'text/plain',
+                schema: { type: 'string' },
+              },
+            },
+            handler: async (_req, reply) => {
+              const text = await (opts.metrics as () => Promise<string>)();
+              return reply.header('content-type', METRICS_CONTENT_TYPE).send(text);
+            },
+          } satisfies RouteSpec,
+        ]
+      : []),
     {
       method: 'POST',
       url: '/computers',
@@ -444,7 +469,7 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
   for (const r of routes) {
     const response: Record<number, unknown> = {};
     for (const [status, res] of Object.entries(r.responses))
-      if (res.schema) response[Number(status)] = res.schema;
+      if (res.schema && res.contentType === undefined) response[Number(status)] = res.schema;
     const schema: Record<string, unknown> = { response };
     if (r.params) schema.params = r.params;
     if (r.query) schema.querystring = r.query;

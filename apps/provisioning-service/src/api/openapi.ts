@@ -17,7 +17,8 @@ export interface RouteSpec {
   bodyOptional?: boolean;
   /** The body may also be `text/csv`. */
   csv?: boolean;
-  responses: Record<number, { description: string; schema?: JsonSchema }>;
+  /** `contentType` when not JSON (the schema then only documents the body). */
+  responses: Record<number, { description: string; schema?: JsonSchema; contentType?: string }>;
   handler: (req: FastifyRequest, reply: FastifyReply) => unknown;
 }
 
@@ -33,7 +34,9 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[]): Record<strin
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {
         description: res.description,
-        ...(res.schema ? { content: { 'application/json': { schema: res.schema } } } : {}),
+        ...(res.schema
+          ? { content: { [res.contentType ?? 'application/json']: { schema: res.schema } } }
+          : {}),
       };
     }
     const errorResponse = (description: string) => ({

@@ -8,6 +8,8 @@ export interface JobFinished {
   job: Job;
   outcome: 'succeeded' | 'failed' | 'cancelled' | 'lease-lost' | 'crashed';
   error?: { code: string; message: string; step?: string };
+  /** How long this worker held the job, claim to finish (a resumed job counts this run only). */
+  durationMs: number;
 }
 
 /** Runs one claimed job. `signal` aborts when the lease is lost or the pool closes. */
@@ -67,6 +69,7 @@ export function createWorkerPool(opts: {
 
   async function runLease(lease: JobLease): Promise<void> {
     const { job, fencingToken } = lease;
+    const started = performance.now();
     const jobAbort = new AbortController();
     const onClose = (): void => jobAbort.abort(new ProvisioningError('FLOW_CANCELLED', 'service closing'));
     closing.signal.addEventListener('abort', onClose);
@@ -89,7 +92,7 @@ export function createWorkerPool(opts: {
       Math.max(10, Math.floor(leaseMs / 3)),
     );
     renew.unref();
-    let finished: JobFinished;
+    let finished: Omit<JobFinished, 'durationMs'>;
     try {
       await opts.run(lease, jobAbort.signal);
       finished = { job: (await store.getJob(job.id)) ?? job, outcome: 'succeeded' };
@@ -123,7 +126,10 @@ export function createWorkerPool(opts: {
       clearInterval(renew);
       closing.signal.removeEventListener('abort', onClose);
     }
-    emitter.emit('job-finished', finished);
+    emitter.emit('job-finished', {
+      ...finished,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    } satisfies JobFinished);
   }
 
   async function loop(): Promise<void> {
