@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the test suites use (real third-party peers). Installs only what is missing,
+# Debian packages the test suites use (real third-party peers; PostgreSQL 15 for the PostgreSQL
+# store, started by the tests themselves in a temp folder). Installs only what is missing,
 # and only when it can (root with apt-get); otherwise says what to install.
 set -euo pipefail
-NEEDED=(${OOBKIT_SYSTEM_PACKAGES:-openssl curl wget uuid-runtime wsl amtterm libsoap-lite-perl})
+NEEDED=(${OOBKIT_SYSTEM_PACKAGES:-openssl curl wget uuid-runtime wsl amtterm libsoap-lite-perl postgresql-15})
 missing=()
 for p in "${NEEDED[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

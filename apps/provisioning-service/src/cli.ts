@@ -15,10 +15,9 @@ import {
 import { backupSiteDatabase, pruneEventLog, rotateSecretKey } from './maintenance.js';
 import { hostPort } from './net.js';
 import { readinessWarnings } from './readiness.js';
-import { fileKeyProvider } from './secrets/index.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
+import { openConfiguredStore } from './store/open.js';
 import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
-import { openSqliteStore } from './store/sqlite.js';
 import {
   DEVICE_STATUSES,
   type DeviceRecord,
@@ -379,6 +378,16 @@ function dataFolderConfig(cmd: Command, what: string): ServiceConfig {
   return configFor(cmd, { api: { token: DIRECT_MODE_TOKEN } });
 }
 
+/** Commands built on the SQLite file refuse a PostgreSQL site, saying what to use instead. */
+function sqliteOnly(config: ServiceConfig, what: 'rotate-key' | 'backup'): ServiceConfig {
+  if (config.databaseUrl === undefined) return config;
+  throw new UsageError(
+    what === 'backup'
+      ? 'backup copies the SQLite file; a PostgreSQL site store (OOBKIT_DATABASE_URL) is backed up with pg_dump (keep the key file apart, as for SQLite)'
+      : 'rotate-key is not available for a PostgreSQL site store yet: every instance reads its own key file, and a rotation needs the new key on all of them first (see docs/operations.md)',
+  );
+}
+
 program
   .command('prune-events')
   .description(
@@ -408,7 +417,7 @@ program
   )
   .option('--json', 'print the result as JSON')
   .action(async (o: { keepOldKey?: string; json?: boolean }, cmd: Command) => {
-    const config = dataFolderConfig(cmd, 'rotate-key');
+    const config = sqliteOnly(dataFolderConfig(cmd, 'rotate-key'), 'rotate-key');
     const r = await rotateSecretKey({
       databasePath: config.databasePath,
       keyFile: config.keyFile,
@@ -434,7 +443,7 @@ program
   .argument('<file>', 'the copy to write (must not exist)')
   .option('--json', 'print the result as JSON')
   .action(async (file: string, o: { json?: boolean }, cmd: Command) => {
-    const config = dataFolderConfig(cmd, 'backup');
+    const config = sqliteOnly(dataFolderConfig(cmd, 'backup'), 'backup');
     const r = await backupSiteDatabase({ databasePath: config.databasePath, destination: file });
     print(o.json, { ...r, keyFile: config.keyFile }, () =>
       [
@@ -816,15 +825,19 @@ async function withBackend(
   }
 }
 
-/** The data folder's store; reading commands refuse a folder without one instead of making it. */
+/**
+ * The configured store (PostgreSQL with OOBKIT_DATABASE_URL, else the data folder's SQLite file);
+ * reading commands refuse a data folder without a database instead of making one.
+ */
 async function openDataFolderStore(config: ServiceConfig, mode: 'read' | 'write'): Promise<SiteStore> {
+  if (config.databaseUrl !== undefined) return openConfiguredStore(config);
   if (mode === 'read' && config.databasePath !== ':memory:' && !existsSync(config.databasePath)) {
     throw new ServiceError(
       'STORE_NOT_FOUND',
       `no site store at ${config.databasePath}; import computers or run \`oobkit serve\` first, or pass --data-dir`,
     );
   }
-  return openSqliteStore({ path: config.databasePath, keyProvider: fileKeyProvider(config.keyFile) });
+  return openConfiguredStore(config);
 }
 
 async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Promise<Backend> {

@@ -9,7 +9,13 @@ export type LogLevelSetting = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export interface ServiceConfig {
   /** Folder for the database, the key file and the API token (absolute once resolved). */
   dataDir: string;
+  /** The SQLite database file (unless `databaseUrl` is set). */
   databasePath: string;
+  /**
+   * A `postgres://` (or `postgresql://`) URL: the site store is then PostgreSQL, shared by every
+   * instance pointed at it, and `databasePath` is not used.
+   */
+  databaseUrl?: string;
   keyFile: string;
   /** Where AMT hellos arrive (TCP). */
   hello: { host: string; port: number };
@@ -55,6 +61,7 @@ export const CONFIG_DEFAULTS = {
 export const CONFIG_ENV = {
   OOBKIT_DATA_DIR: 'dataDir',
   OOBKIT_DATABASE: 'databasePath',
+  OOBKIT_DATABASE_URL: 'databaseUrl',
   OOBKIT_KEY_FILE: 'keyFile',
   OOBKIT_HELLO_HOST: 'hello.host',
   OOBKIT_HELLO_PORT: 'hello.port',
@@ -109,6 +116,7 @@ export function resolveConfig(
     databasePath: resolve(
       str(overrides.databasePath ?? e('OOBKIT_DATABASE') ?? join(dataDir, 'oobkit.db'), 'databasePath'),
     ),
+    ...databaseUrl(overrides.databaseUrl ?? e('OOBKIT_DATABASE_URL')),
     keyFile: resolve(
       str(overrides.keyFile ?? e('OOBKIT_KEY_FILE') ?? join(dataDir, 'secret.key'), 'keyFile'),
     ),
@@ -214,6 +222,19 @@ function loadOrCreateToken(dataDir: string): string {
     if ((err as { code?: unknown }).code === 'EEXIST') return readFileSync(path, 'utf8').trim();
     throw new ConfigError(`cannot write the API token to ${path}`, 'api.token');
   }
+}
+
+/** A PostgreSQL URL, checked for its scheme only (the driver reads the rest), or nothing. */
+function databaseUrl(url: unknown): { databaseUrl?: string } {
+  if (url === undefined) return {};
+  const u = str(url, 'databaseUrl');
+  if (!/^postgres(ql)?:\/\/./.test(u)) {
+    throw new ConfigError(
+      'databaseUrl must be a postgres:// or postgresql:// URL (leave it unset for the SQLite file)',
+      'databaseUrl',
+    );
+  }
+  return { databaseUrl: u };
 }
 
 /** Both TLS files or neither, as absolute paths (the files are read when the API starts). */

@@ -94,6 +94,12 @@ export {
   type RotateKeyResult,
   rotateSecretKey,
 } from './maintenance.js';
+export {
+  createServiceMetrics,
+  METRICS_CONTENT_TYPE,
+  type MetricsSnapshot,
+  type ServiceMetrics,
+} from './metrics.js';
 export { readinessWarnings } from './readiness.js';
 export {
   fileKeyProvider,
@@ -117,6 +123,8 @@ export {
   StoreInputError,
   StoreNotFoundError,
 } from './store/errors.js';
+export { describeStoreLocation, openConfiguredStore } from './store/open.js';
+export { openPostgresStore, type PostgresStoreOptions } from './store/postgres.js';
 export { openSqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 // Site store and secrets
 export * from './store/types.js';

@@ -21,14 +21,16 @@ import { createLogger, type Logger } from './log.js';
 import { pruneEventLog } from './maintenance.js';
 import { createServiceMetrics } from './metrics.js';
 import { hostPort } from './net.js';
-import { fileKeyProvider } from './secrets/index.js';
 import { ConfigError } from './store/errors.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openConfiguredStore } from './store/open.js';
 import type { Job, SiteStore } from './store/types.js';
 import { oobkitVersion } from './version.js';
 
 export interface ServiceDeps {
-  /** Default: SQLite at `config.databasePath`, secrets under the key in `config.keyFile`. */
+  /**
+   * Default: PostgreSQL at `config.databaseUrl` when set, else SQLite at `config.databasePath`;
+   * secrets under the key in `config.keyFile`.
+   */
   store?: SiteStore;
   /** Default: no directory (the step and the Kerberos key are skipped, and the events say so). */
   directory?: Directory;
@@ -88,9 +90,7 @@ export interface RunningService {
 export async function startService(config: ServiceConfig, deps: ServiceDeps = {}): Promise<RunningService> {
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
   const ownStore = deps.store === undefined;
-  const store =
-    deps.store ??
-    (await openSqliteStore({ path: config.databasePath, keyProvider: fileKeyProvider(config.keyFile) }));
+  const store = deps.store ?? (await openConfiguredStore(config));
   const events = createEventSink(store, logger);
   const cleanups: Array<() => Promise<void>> = [];
   try {

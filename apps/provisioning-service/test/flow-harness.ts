@@ -295,7 +295,8 @@ export async function createSite(opts: SiteOptions = {}): Promise<Site> {
     const checkpoint = o.checkpoint ?? opts.checkpoint;
     const pollMs = o.pollMs ?? opts.pollMs;
     const s = await startService(config, {
-      store,
+      // Another instance may bring its own store on the same database (its own pool).
+      store: o.store ?? store,
       ca,
       api: o.api === true,
       ...(opts.directory ? { directory: opts.directory } : {}),

@@ -1,0 +1,86 @@
+/**
+ * Scale-out on PostgreSQL: two service instances, each with its own store (its own connection
+ * pool) on one database, both given every hello of a fleet. Each device is provisioned exactly
+ * once, by one of them, and the password stored for it opens it. Skipped without PostgreSQL's
+ * binaries, except under `CI=true`, where that is a failure.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { staticKeyProvider } from '../src/secrets/index.js';
+import { openPostgresStore } from '../src/store/postgres.js';
+import type { SiteStore } from '../src/store/types.js';
+import { createSite } from './flow-harness.js';
+import { startPgServer } from './pg-server.js';
+
+const FLEET = 24;
+const server = await startPgServer();
+
+describe('two instances on one PostgreSQL database', () => {
+  if ('unavailable' in server) {
+    it.skip(server.unavailable, () => undefined);
+    return;
+  }
+  afterAll(() => server.stop());
+
+  it(`provision a ${FLEET}-device fleet, each device once, both doing work`, async () => {
+    const url = server.url(await server.createDatabase());
+    const key = Buffer.alloc(32, 7);
+    const open = () => openPostgresStore({ connectionString: url, keyProvider: staticKeyProvider(key) });
+    const stores: SiteStore[] = [];
+    const storeA = await open();
+    const storeB = await open();
+    stores.push(storeB);
+    const site = await createSite({ store: storeA, workers: 4 });
+    try {
+      const second = await site.startInstance({ instanceId: 'pg-second', store: storeB, workers: 4 });
+      const ranBy = new Map<string, string[]>();
+      const note = (who: string) => (e: { job: { uuid: string }; outcome: string }) => {
+        if (e.outcome === 'succeeded') ranBy.set(e.job.uuid, [...(ranBy.get(e.job.uuid) ?? []), who]);
+      };
+      site.service.on('job-finished', note('first'));
+      second.on('job-finished', note('second'));
+
+      const devices = await Promise.all(
+        Array.from({ length: FLEET }, (_, i) => site.device(i % 3 === 0 ? { personality: 'legacy' } : {})),
+      );
+      for (const d of devices) await site.importDevice(d);
+      const done = devices.map((d) => site.waitForJob(d.uuid, ['succeeded', 'failed']));
+      await Promise.all(
+        devices.flatMap((d) => {
+          const hello = {
+            kind: 'pki' as const,
+            version: 3 as const,
+            adminCredentialsSet: false,
+            retryCount: 0,
+            uuid: d.uuid,
+            hashes: d.helloHashes(),
+          };
+          return [
+            site.service.handleHello({ hello, remoteAddress: d.address }),
+            second.handleHello({ hello, remoteAddress: d.address }),
+          ];
+        }),
+      );
+      const finished = await Promise.all(done);
+      expect(finished.map((f) => f.outcome)).toEqual(devices.map(() => 'succeeded'));
+      await Promise.all([site.service.waitForIdle(), second.waitForIdle()]);
+
+      for (const d of devices) {
+        expect(ranBy.get(d.uuid)).toHaveLength(1);
+        expect(await storeA.listJobs({ uuid: d.uuid })).toHaveLength(1);
+        expect(await storeB.listEvents({ uuid: d.uuid, type: 'job.started' })).toHaveLength(1);
+        const calls = d.events().flatMap((e) => (e.type === 'request' ? [e.name] : []));
+        expect(calls.filter((n) => n.endsWith('CommitChanges'))).toHaveLength(1);
+        const [admin] = await storeB.listSecrets(d.uuid, { kind: 'admin', states: ['current'] });
+        expect(d.verifyAdminPassword(admin?.value ?? '')).toBe(true);
+        expect((await storeA.getDevice(d.uuid))?.status).toBe('provisioned');
+      }
+      const byInstance = [...ranBy.values()].flat();
+      expect(byInstance.filter((w) => w === 'first').length).toBeGreaterThan(0);
+      expect(byInstance.filter((w) => w === 'second').length).toBeGreaterThan(0);
+      expect((await storeA.countByState()).devices.provisioned).toBe(FLEET);
+    } finally {
+      await site.close();
+      for (const s of stores) await s.close();
+    }
+  }, 120_000);
+});
