@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL site store: the scale-out backend, where several service instances share one
- * database. It keeps every behaviour of the SQLite store (`sqlite.ts`, the reference: the same
- * validation, typed errors, sealed secrets, AADs, key check and journal semantics); what differs
- * is how it stays correct when calls really run at once.
+ * database. It keeps every behaviour of the SQLite store (`sqlite.ts`, the reference), and shares
+ * its rules: the validation (`validate.ts`), the sealed secrets, AADs and key check (`sealing.ts`),
+ * and the rows, records and journal semantics (`records.ts`); what differs is how it stays
+ * correct when calls really run at once.
  *
  * Concurrency design:
  * - A `pg.Pool` (default 4 connections) runs this store's calls concurrently, and other instances
@@ -26,43 +27,64 @@
  *   everything or, after it, finds the new check and retries with the reloaded key ring
  *   (`SECRET_KEY_ROTATED` once the tries run out).
  * - The job journal is `text` holding JSON (jsonb would reorder its keys), merged in JS inside the
- *   locked transaction exactly as SQLite's read-merge-write path does: parse, `Object.assign`,
- *   stringify.
+ *   locked transaction with SQLite's read-merge-write path (`mergeJournal`): parse,
+ *   `Object.assign`, stringify.
  * - Every time comes from the injected clock, stored as `toISOString()` text in `COLLATE "C"`
  *   columns and compared as text, as SQLite does; the server's clock is never read.
  *
  * PostgreSQL text cannot hold U+0000: where SQLite would store one in a text column (an event
- * message, a certificate PEM), this store refuses the call with `StoreInputError` instead.
+ * message or time, a certificate PEM), this store refuses the call with `StoreInputError` instead
+ * (`storable`, given to the shared checks).
  * No error or log line of this module carries a secret.
  */
 
 import { generateAmtPassword } from '@oobkit/http-digest';
 import pg, { type CustomTypesConfig, type PoolClient, type QueryResultRow } from 'pg';
-import { openSecret, type SecretKeyProvider, sealSecret, secretKeysOf } from '../secrets/index.js';
-import { redactSecrets } from '../secrets/redact.js';
-import {
-  SecretKeyError,
-  ServiceError,
-  StoreConflictError,
-  StoreInputError,
-  StoreNotFoundError,
-} from './errors.js';
+import { type SecretKeyProvider, sealSecret, secretKeysOf } from '../secrets/index.js';
+import { ServiceError, StoreConflictError, StoreInputError, StoreNotFoundError } from './errors.js';
 import { ADVISORY_NAMESPACE, migratePostgres, OPEN_LOCK } from './postgres-migrations.js';
 import {
-  defaultSettings,
-  joinSettings,
-  type SettingsSecrets,
-  splitSettings,
-  validateSettings,
-} from './settings.js';
+  type CertificateRow,
+  type ComputerRow,
+  type CredentialRow,
+  checkLease,
+  DEVICE_COLUMNS,
+  type DeviceRow,
+  deviceValues,
+  EVENT_COLUMNS,
+  type EventRow,
+  type JobRow,
+  mergeDevice,
+  mergeJournal,
+  pushEventValues,
+  type SecretRow,
+  settingsValues,
+  tally,
+  toCertificateInfo,
+  toComputer,
+  toCredential,
+  toDevice,
+  toEvent,
+  toJob,
+  toSecret,
+  toSettings,
+} from './records.js';
+import {
+  certificateAad,
+  credentialAad,
+  DEVICE_CA_AAD,
+  SEALED_COLUMNS,
+  SealingKeys,
+  sealKeyCheck,
+  secretAad,
+} from './sealing.js';
+import { defaultSettings, validateSettings } from './settings.js';
 import type {
   AmtCredential,
   DeviceRecord,
   DeviceSecret,
   DeviceStatus,
   DeviceUuid,
-  EventLevel,
-  HelloRecord,
   ImportedComputer,
   Job,
   JobLease,
@@ -71,19 +93,35 @@ import type {
   ProvisioningCertificateInfo,
   ProvisioningSettings,
   SecretKind,
-  SecretState,
   SiteCounts,
   SiteEvent,
   SiteStore,
   StoredProvisioningCertificate,
 } from './types.js';
-import { DEVICE_STATUSES, JOB_STATES, StaleLeaseError } from './types.js';
+import { DEVICE_STATUSES, JOB_STATES } from './types.js';
 import {
+  cutoffArg,
+  type DevicePatch,
+  FINAL_STATES,
+  intArg,
+  JOB_REASONS,
+  limitArg,
   normalizeUuid,
+  oneOf,
+  positiveInt,
+  type StorableText,
   text,
   validateCertificate,
-  validateComputer,
+  validateComputers,
   validateCredential,
+  validateDeviceCa,
+  validateDevicePatch,
+  validateError,
+  validateEvent,
+  validateEvents,
+  validateNewSecret,
+  validateSecretFilter,
+  validateStepUpdate,
 } from './validate.js';
 
 export interface PostgresStoreOptions {
@@ -108,17 +146,8 @@ export interface PostgresStoreOptions {
 const EVENTS_LOCK = 2;
 /** First key of the per-(device, kind) lock `confirmSecret` takes (`oobs`). */
 const SECRETS_NAMESPACE = 0x6f6f6273;
-const KEY_CHECK = { plaintext: 'oobkit secret key check v1', aad: 'meta:key_check' } as const;
-/** The identity each sealed record is bound to (AES-GCM AAD): the same strings as SQLite's. */
-const AAD = {
-  settings: 'settings:1',
-  deviceCa: 'device_ca:1',
-  credential: (id: number) => `credentials:${id}`,
-  certificate: (id: number) => `provisioning_certificates:${id}`,
-  secret: (id: number, uuid: string, kind: string) => `device_secrets:${id}:${uuid}:${kind}`,
-} as const;
-/** Tries of a secret read or write while the key ring keeps changing under it. */
-const KEY_RELOADS = 5;
+const KEY_MISMATCH =
+  'the secret key is not the key this database was created with (put back the key file this site was set up with)';
 /** Events deleted per statement (and transaction) by `pruneEvents`. */
 const PRUNE_BATCH = 5_000;
 /** Event rows per INSERT statement. */
@@ -129,13 +158,6 @@ const RESEAL_ROWS = 500;
 const TX_TRIES = 3;
 /** Rounds `enqueueJob` tries when the live job it conflicted with ended before it could read it. */
 const ENQUEUE_TRIES = 20;
-const LIST_LIMIT = { default: 100, max: 10_000 } as const;
-const EVENT_LEVELS: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
-const JOB_REASONS: readonly JobReason[] = ['hello', 'manual', 'retry', 'unprovision', 'in-band'];
-const SECRET_KINDS: readonly SecretKind[] = ['admin', 'mebx', 'directory'];
-const SECRET_STATES: readonly SecretState[] = ['pending', 'current', 'retired'];
-const FINAL_STATES = ['succeeded', 'failed', 'cancelled'] as const;
-const HASH_ALGORITHMS = ['sha1', 'sha256', 'sha384'] as const;
 
 /** bigint (int8) columns and `count(*)` read as JS numbers: every id and count is a safe integer. */
 const PG_TYPES: CustomTypesConfig = {
@@ -177,104 +199,39 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sit
   }
 }
 
-/** Columns that may be NULL (an optional field left out), as pg returns them. */
-type Nullable<R> = { [K in keyof R]: R[K] | null };
-
-type ComputerRow = Pick<ImportedComputer, 'uuid' | 'source'> & {
-  host_name: string;
-  domain_name: string;
-  imported_at: string;
-} & Nullable<{ ou: string }>;
-
-type CertificateRow = Pick<ProvisioningCertificateInfo, 'id' | 'name' | 'enabled'> & {
-  cert_pem: string;
-  key_enc?: Buffer;
-  root_sha1: string;
-  root_sha256: string;
-  root_sha384: string;
-  created_at: string;
-};
-
-/** `last_hello` and `last_error` hold JSON. */
-type DeviceRow = Pick<DeviceRecord, 'uuid' | 'status'> & { updated_at: string } & Nullable<{
-    address: string;
-    amt_version: string;
-    last_hello_at: string;
-    last_hello: string;
-    provisioned_at: string;
-    last_error: string;
-  }>;
-
-type SecretRow = Pick<DeviceSecret, 'id' | 'uuid' | 'kind' | 'state'> & {
-  value_enc: Buffer;
-  created_at: string;
-} & Nullable<{ confirmed_at: string }>;
-
-/** `data` holds JSON. */
-type EventRow = Pick<SiteEvent, 'id' | 'at' | 'level' | 'type' | 'message'> &
-  Nullable<{ uuid: string; job_id: number; step: string; duration_ms: number; data: string }>;
-
-/** `journal` and `last_error` hold JSON. */
-type JobRow = Pick<Job, 'id' | 'uuid' | 'reason' | 'state' | 'attempts'> & {
-  journal: string;
-  fencing_token: number;
-  created_at: string;
-  updated_at: string;
-} & Nullable<{ step: string; lease_owner: string; lease_expires_at: string; last_error: string }>;
-
 // What the interface's methods take, by name.
 type NewComputer = Omit<ImportedComputer, 'importedAt'>;
 type NewCredential = Omit<AmtCredential, 'id'>;
 type NewCertificate = Omit<StoredProvisioningCertificate, 'id' | 'createdAt'>;
 type CaPems = { certPem: string; keyPem: string };
-type DevicePatch = Parameters<SiteStore['upsertDevice']>[1];
 type SecretFilter = NonNullable<Parameters<SiteStore['listSecrets']>[1]>;
 type EventFilter = NonNullable<Parameters<SiteStore['listEvents']>[0]>;
 type JobFilter = NonNullable<Parameters<SiteStore['listJobs']>[0]>;
 type StepUpdate = Parameters<SiteStore['recordStep']>[2];
 type JobOutcome = Parameters<SiteStore['finishJob']>[2];
-type JobError = NonNullable<Job['lastError']>;
 type StoredEvent = Omit<SiteEvent, 'id'>;
 type Lease = NonNullable<Parameters<SiteStore['addPendingSecret']>[3]>;
 type Seal = (value: string, aad: string) => Buffer;
+/** What the rules of `validate.ts` are told about text this store keeps as it is: no U+0000. */
+const rules: { storable: StorableText } = { storable };
 
 /** Something to run a query on: the pool (one statement, its own transaction) or a transaction's client. */
 type Queryable = Pick<pg.Pool, 'query'> | PoolClient;
 
-/** Every sealed column, how its rows are read for `reencryptSecrets`, and the AAD of a row. */
-const SEALED_COLUMNS: ReadonlyArray<{
-  table: string;
-  column: string;
-  select: string;
-  aad: (r: { id: number; uuid?: string; kind?: string }) => string;
-}> = [
-  { table: 'credentials', column: 'password_enc', select: 'id', aad: (r) => AAD.credential(r.id) },
-  { table: 'settings', column: 'secrets_enc', select: 'id', aad: () => AAD.settings },
-  { table: 'provisioning_certificates', column: 'key_enc', select: 'id', aad: (r) => AAD.certificate(r.id) },
-  { table: 'device_ca', column: 'key_enc', select: 'id', aad: () => AAD.deviceCa },
-  {
-    table: 'device_secrets',
-    column: 'value_enc',
-    select: 'id, uuid, kind',
-    aad: (r) => AAD.secret(r.id, r.uuid ?? '', r.kind ?? ''),
-  },
-];
-
 class PostgresSiteStore implements SiteStore {
   private closing: Promise<void> | undefined;
-  /** The provider's key ring as last read, current first. */
-  private keys: Buffer[];
-  /** The key this database's records are sealed under (the one that opens its key check). */
-  private key: Buffer;
+  /** The key ring, and the key of it the records are sealed under. */
+  private readonly keys: SealingKeys;
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly keyProvider: SecretKeyProvider,
+    keyProvider: SecretKeyProvider,
     keys: Buffer[],
     private readonly clock: () => number,
   ) {
-    this.keys = keys;
-    this.key = keys[0] as Buffer;
+    const readCheck = async () =>
+      (await this.q<{ value: Buffer }>("SELECT value FROM meta WHERE key = 'key_check'")).rows[0]?.value;
+    this.keys = new SealingKeys(keyProvider, keys, readCheck, KEY_MISMATCH);
   }
 
   /**
@@ -287,10 +244,10 @@ class PostgresSiteStore implements SiteStore {
       await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_NAMESPACE, OPEN_LOCK]);
       const check = await readKeyCheck(c);
       if (check) {
-        this.key = keyOpeningCheck(this.keys, check);
+        this.keys.useCheck(check);
       } else {
         await c.query("INSERT INTO meta (key, value) VALUES ('key_check', $1)", [
-          sealSecret(this.key, KEY_CHECK.plaintext, KEY_CHECK.aad),
+          sealKeyCheck(this.keys.key),
         ]);
       }
       const seeded = await c.query('SELECT 1 FROM settings WHERE id = 1');
@@ -377,17 +334,8 @@ class PostgresSiteStore implements SiteStore {
   // ---- secret keys -----------------------------------------------------------------------
 
   /** Opens a record with the sealing key, else any other key of the ring (a rotation under way). */
-  private openRecord(record: Buffer, aad: string, ring: readonly Buffer[] = this.keys): string {
-    const sealing = this.key;
-    let first: unknown;
-    for (const k of [sealing, ...ring.filter((x) => x !== sealing)]) {
-      try {
-        return openSecret(k, record, aad);
-      } catch (err) {
-        first ??= err;
-      }
-    }
-    throw first;
+  private openRecord(record: Buffer, aad: string): string {
+    return this.keys.open(record, aad);
   }
 
   /**
@@ -398,63 +346,18 @@ class PostgresSiteStore implements SiteStore {
    * than write a record under a key the site has left.
    */
   private async sealer(c: PoolClient): Promise<Seal> {
-    const key = this.key;
-    const check = await readKeyCheck(c, 'FOR SHARE');
-    if (!check || !opensKeyCheck(key, check)) {
-      throw new SecretKeyError(
-        'SECRET_KEY_ROTATED',
-        "the site's secret key was rotated since this store read it; nothing was written",
-        KEY_CHECK.aad,
-      );
-    }
-    return (value, aad) => sealSecret(key, value, aad);
+    const key = this.keys.key;
+    return this.keys.sealer(await readKeyCheck(c, 'FOR SHARE'), key);
   }
 
-  /**
-   * Runs `fn` (a secret read with its row reads, or a transaction that seals); when it fails
-   * with a key error because another instance rotated the key, reloads the provider's ring and
-   * runs it again, up to `KEY_RELOADS` tries. If the reload finds the same keys, the record is
-   * damaged or foreign, and that error stands.
-   */
-  private async withKeys<T>(fn: () => Promise<T>): Promise<T> {
-    for (let tries = 1; ; tries++) {
-      const before = { key: this.key, ring: this.keys };
-      try {
-        return await fn();
-      } catch (err) {
-        const rotation =
-          err instanceof SecretKeyError &&
-          err.code !== 'SECRET_KEY_INVALID' &&
-          err.code !== 'SECRET_KEY_MISMATCH';
-        if (!rotation || tries >= KEY_RELOADS) throw err;
-        await this.reloadKeys();
-        const moved = !this.key.equals(before.key) || !sameRing(this.keys, before.ring);
-        if (!moved) throw err;
-      }
-    }
-  }
-
-  /** Re-reads the key ring, and which of its keys opens the key check now. */
-  private async reloadKeys(): Promise<void> {
-    for (let tries = 1; ; tries++) {
-      const ring = await secretKeysOf(this.keyProvider, true);
-      const { rows } = await this.q<{ value: Buffer }>("SELECT value FROM meta WHERE key = 'key_check'");
-      const check = rows[0]?.value;
-      const key = check === undefined ? ring[0] : ring.find((k) => opensKeyCheck(k, check));
-      if (key) {
-        this.key = key;
-        this.keys = ring;
-        return;
-      }
-      // A rotation can add its key to the provider and commit between our two reads: read the
-      // ring again before calling the key wrong.
-      if (tries >= KEY_RELOADS) throw keyMismatch();
-    }
+  /** Runs a secret read or a sealing transaction, again after a rotation (`SealingKeys.withKeys`). */
+  private withKeys<T>(fn: () => Promise<T>): Promise<T> {
+    return this.keys.withKeys(fn);
   }
 
   async reencryptSecrets(): Promise<{ records: number }> {
     this.open();
-    const ring = await secretKeysOf(this.keyProvider, true);
+    const ring = await secretKeysOf(this.keys.provider, true);
     const target = ring[0] as Buffer;
     return this.tx(async (c) => {
       // First: every sealing transaction of every instance holds this FOR SHARE, so once we have
@@ -467,9 +370,7 @@ class PostgresSiteStore implements SiteStore {
         );
         for (let i = 0; i < rows.length; i += RESEAL_ROWS) {
           const chunk = rows.slice(i, i + RESEAL_ROWS);
-          const sealed = chunk.map((r) =>
-            sealSecret(target, this.openRecord(r.sealed, aad(r), ring), aad(r)),
-          );
+          const sealed = chunk.map((r) => sealSecret(target, this.keys.open(r.sealed, aad(r), ring), aad(r)));
           // A row deleted since the SELECT (nothing seals while we hold the check) is not counted.
           const { rowCount } = await c.query(
             `UPDATE ${table} AS t SET ${column} = u.sealed
@@ -479,15 +380,12 @@ class PostgresSiteStore implements SiteStore {
           records += rowCount ?? 0;
         }
       }
-      if (check) keyOpeningCheck(ring, check);
-      await c.query("UPDATE meta SET value = $1 WHERE key = 'key_check'", [
-        sealSecret(target, KEY_CHECK.plaintext, KEY_CHECK.aad),
-      ]);
+      if (check) this.keys.keyOpening(ring, check);
+      await c.query("UPDATE meta SET value = $1 WHERE key = 'key_check'", [sealKeyCheck(target)]);
       // Only once it committed does this store seal with the new key.
       return records;
     }).then((records) => {
-      this.keys = ring;
-      this.key = target;
+      this.keys.adopt(ring, target);
       return { records };
     });
   }
@@ -496,17 +394,7 @@ class PostgresSiteStore implements SiteStore {
 
   async importComputers(list: NewComputer[]): Promise<{ created: number; updated: number }> {
     this.open();
-    if (!Array.isArray(list)) throw new StoreInputError('computers must be an array', 'computers');
-    const clean = list.map((c, i) => validateComputer(c, i));
-    const firstIndex = new Map<string, number>();
-    for (const [i, c] of clean.entries()) {
-      const first = firstIndex.get(c.uuid);
-      if (first !== undefined) {
-        const field = `computers[${i}].uuid`;
-        throw new StoreInputError(`${field} repeats computers[${first}].uuid`, field, i);
-      }
-      firstIndex.set(c.uuid, i);
-    }
+    const clean = validateComputers(list);
     if (clean.length === 0) return { created: 0, updated: 0 };
     // One upsert for the whole list; `xmax = 0` marks a row this statement inserted (an updated
     // row carries this transaction's id there). Rows go in uuid order, so two imports of
@@ -543,7 +431,7 @@ class PostgresSiteStore implements SiteStore {
 
   async listComputers(filter: { limit?: number } = {}): Promise<ImportedComputer[]> {
     this.open();
-    const limit = filter.limit === undefined ? null : count(filter.limit, 'limit', 1);
+    const limit = filter.limit === undefined ? null : positiveInt(filter.limit, 'limit');
     const { rows } = await this.q<ComputerRow>('SELECT * FROM computers ORDER BY host_name, uuid LIMIT $1', [
       limit,
     ]);
@@ -567,9 +455,9 @@ class PostgresSiteStore implements SiteStore {
         const id = await nextId(t, 'credentials');
         await t.query(
           'INSERT INTO credentials (id, label, username, password_enc, priority) VALUES ($1, $2, $3, $4, $5)',
-          [id, clean.label, clean.username, seal(clean.password, AAD.credential(id)), clean.priority],
+          [id, clean.label, clean.username, seal(clean.password, credentialAad(id)), clean.priority],
         );
-        return { ...clean, id };
+        return { id, ...clean };
       }),
     );
   }
@@ -577,17 +465,8 @@ class PostgresSiteStore implements SiteStore {
   async listCredentials(): Promise<AmtCredential[]> {
     // Rows are read inside: a retry after another instance rotated the key reads them again.
     return this.withKeys(async () => {
-      const { rows } = await this.q<{
-        id: number;
-        label: string;
-        username: string;
-        password_enc: Buffer;
-        priority: number;
-      }>('SELECT * FROM credentials ORDER BY priority, id');
-      return rows.map(({ password_enc, ...r }) => ({
-        ...r,
-        password: this.openRecord(password_enc, AAD.credential(r.id)),
-      }));
+      const { rows } = await this.q<CredentialRow>('SELECT * FROM credentials ORDER BY priority, id');
+      return rows.map((r) => toCredential(r, this.openRecord(r.password_enc, credentialAad(r.id))));
     });
   }
 
@@ -607,8 +486,7 @@ class PostgresSiteStore implements SiteStore {
       );
       const row = rows[0];
       if (!row) throw new StoreNotFoundError('settings', 1);
-      const secrets = JSON.parse(this.openRecord(row.secrets_enc, AAD.settings)) as SettingsSecrets;
-      return joinSettings(JSON.parse(row.doc), secrets);
+      return toSettings(row, (record, aad) => this.openRecord(record, aad));
     });
   }
 
@@ -619,12 +497,11 @@ class PostgresSiteStore implements SiteStore {
 
   private async writeSettings(c: PoolClient, s: ProvisioningSettings): Promise<void> {
     const seal = await this.sealer(c);
-    const { doc, secrets } = splitSettings(s);
     await c.query(
       `INSERT INTO settings (id, doc, secrets_enc, updated_at) VALUES (1, $1, $2, $3)
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, secrets_enc = excluded.secrets_enc,
            updated_at = excluded.updated_at`,
-      [JSON.stringify(doc), seal(JSON.stringify(secrets), AAD.settings), this.iso()],
+      [...settingsValues(s, seal), this.iso()],
     );
   }
 
@@ -647,7 +524,7 @@ class PostgresSiteStore implements SiteStore {
             id,
             clean.name,
             clean.certPem,
-            seal(clean.keyPem, AAD.certificate(id)),
+            seal(clean.keyPem, certificateAad(id)),
             sha1,
             sha256,
             sha384,
@@ -655,7 +532,7 @@ class PostgresSiteStore implements SiteStore {
             createdAt,
           ],
         );
-        return { ...clean, id, createdAt };
+        return { id, ...clean, createdAt };
       }),
     );
   }
@@ -665,7 +542,7 @@ class PostgresSiteStore implements SiteStore {
       const { rows } = await this.q<CertificateRow>('SELECT * FROM provisioning_certificates ORDER BY id');
       return rows.map((r) => ({
         ...toCertificateInfo(r),
-        keyPem: this.openRecord(r.key_enc as Buffer, AAD.certificate(r.id)),
+        keyPem: this.openRecord(r.key_enc as Buffer, certificateAad(r.id)),
       }));
     });
   }
@@ -681,7 +558,7 @@ class PostgresSiteStore implements SiteStore {
 
   async setProvisioningCertificateEnabled(id: number, enabled: boolean): Promise<boolean> {
     this.open();
-    count(id, 'id', 0);
+    intArg(id, 'id');
     if (typeof enabled !== 'boolean') throw new StoreInputError('enabled must be true or false', 'enabled');
     const { rowCount } = await this.q('UPDATE provisioning_certificates SET enabled = $1 WHERE id = $2', [
       enabled,
@@ -692,7 +569,7 @@ class PostgresSiteStore implements SiteStore {
 
   async deleteProvisioningCertificate(id: number): Promise<boolean> {
     this.open();
-    count(id, 'id', 0);
+    intArg(id, 'id');
     const { rowCount } = await this.q('DELETE FROM provisioning_certificates WHERE id = $1', [id]);
     return (rowCount ?? 0) > 0;
   }
@@ -710,14 +587,7 @@ class PostgresSiteStore implements SiteStore {
    * that one won, reads and returns its CA.
    */
   async putDeviceCaIfAbsent(ca: CaPems): Promise<CaPems> {
-    const { certPem, keyPem } = ca ?? {};
-    if (!isPem(certPem, /-----BEGIN CERTIFICATE-----/)) {
-      throw new StoreInputError('certPem must be a PEM certificate', 'certPem');
-    }
-    storable(certPem, 'certPem');
-    if (!isPem(keyPem, /-----BEGIN [A-Z ]*PRIVATE KEY-----/)) {
-      throw new StoreInputError('keyPem must be a PEM private key', 'keyPem');
-    }
+    const { certPem, keyPem } = validateDeviceCa(ca, storable);
     this.open();
     return this.withKeys(async () => {
       const stored = await this.readDeviceCa(this.pool);
@@ -727,7 +597,7 @@ class PostgresSiteStore implements SiteStore {
         const inserted = await c.query(
           `INSERT INTO device_ca (id, cert_pem, key_enc, created_at) VALUES (1, $1, $2, $3)
              ON CONFLICT (id) DO NOTHING`,
-          [certPem, seal(keyPem, AAD.deviceCa), this.iso()],
+          [certPem, seal(keyPem, DEVICE_CA_AAD), this.iso()],
         );
         if (inserted.rowCount === 1) return { certPem, keyPem };
         const winner = await this.readDeviceCa(c);
@@ -747,7 +617,7 @@ class PostgresSiteStore implements SiteStore {
       throw this.translate(err);
     }
     const row = rows[0];
-    return row && { certPem: row.cert_pem, keyPem: this.openRecord(row.key_enc, AAD.deviceCa) };
+    return row && { certPem: row.cert_pem, keyPem: this.openRecord(row.key_enc, DEVICE_CA_AAD) };
   }
 
   // ---- devices ---------------------------------------------------------------------------
@@ -759,31 +629,18 @@ class PostgresSiteStore implements SiteStore {
    */
   async upsertDevice(uuid: DeviceUuid, patch: DevicePatch): Promise<DeviceRecord> {
     const id = normalizeUuid(uuid);
-    const p = devicePatch(patch);
+    const p = validateDevicePatch(patch, storable);
     return this.tx(async (c) => {
       for (;;) {
         const { rows } = await c.query<DeviceRow>('SELECT * FROM devices WHERE uuid = $1 FOR UPDATE', [id]);
         const row = rows[0];
-        const base: DeviceRecord = row ? toDevice(row) : { uuid: id, status: 'discovered', updatedAt: '' };
-        // A key present with `undefined` clears that field (e.g. `lastError` after a success).
-        const merged = withoutAbsent({ ...base, ...p, updatedAt: this.iso() }) as unknown as DeviceRecord;
-        const values = [
-          id,
-          merged.status,
-          merged.address ?? null,
-          merged.amtVersion ?? null,
-          merged.lastHelloAt ?? null,
-          merged.lastHello ? JSON.stringify(merged.lastHello) : null,
-          merged.provisionedAt ?? null,
-          merged.lastError ? JSON.stringify(merged.lastError) : null,
-          merged.updatedAt,
-        ];
+        const merged = mergeDevice(row && toDevice(row), id, p, this.iso());
         const write = row
           ? `UPDATE devices SET status = $2, address = $3, amt_version = $4, last_hello_at = $5, last_hello = $6,
                provisioned_at = $7, last_error = $8, updated_at = $9 WHERE uuid = $1`
-          : `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, last_hello, provisioned_at,
-               last_error, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (uuid) DO NOTHING`;
-        if ((await c.query(write, values)).rowCount === 1) return merged;
+          : `INSERT INTO devices (${DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (uuid) DO NOTHING`;
+        if ((await c.query(write, deviceValues(merged))).rowCount === 1) return merged;
       }
     });
   }
@@ -796,7 +653,7 @@ class PostgresSiteStore implements SiteStore {
 
   async listDevices(filter: { status?: DeviceStatus } = {}): Promise<DeviceRecord[]> {
     this.open();
-    const status = filter.status === undefined ? null : member(filter.status, DEVICE_STATUSES, 'status');
+    const status = filter.status === undefined ? null : oneOf(filter.status, DEVICE_STATUSES, 'status');
     const { rows } = await this.q<DeviceRow>(
       'SELECT * FROM devices WHERE $1::text IS NULL OR status = $1 ORDER BY uuid',
       [status],
@@ -812,11 +669,7 @@ class PostgresSiteStore implements SiteStore {
     value: string,
     lease?: Lease,
   ): Promise<DeviceSecret> {
-    const owner = normalizeUuid(uuid);
-    member(kind, SECRET_KINDS, 'kind');
-    if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
-      throw new StoreInputError('value must be 1–4096 characters', 'value');
-    }
+    const { uuid: owner } = validateNewSecret(uuid, kind, value);
     return this.withKeys(() =>
       this.tx(async (c) => {
         // FOR SHARE: no claim can move the job on until this secret is stored.
@@ -827,7 +680,7 @@ class PostgresSiteStore implements SiteStore {
         await c.query(
           `INSERT INTO device_secrets (id, uuid, kind, state, value_enc, created_at)
              VALUES ($1, $2, $3, 'pending', $4, $5)`,
-          [id, owner, kind, seal(value, AAD.secret(id, owner, kind)), createdAt],
+          [id, owner, kind, seal(value, secretAad(id, owner, kind)), createdAt],
         );
         return { id, uuid: owner, kind, state: 'pending' as const, value, createdAt };
       }),
@@ -883,28 +736,16 @@ class PostgresSiteStore implements SiteStore {
   async listSecrets(uuid: DeviceUuid, opts: SecretFilter = {}): Promise<DeviceSecret[]> {
     this.open();
     const owner = normalizeUuid(uuid);
-    const states = opts.states ?? ['current', 'pending'];
-    for (const s of states) member(s, SECRET_STATES, 'states');
-    const kind = opts.kind === undefined ? null : member(opts.kind, SECRET_KINDS, 'kind');
+    const { kind, states } = validateSecretFilter(opts);
     if (states.length === 0) return [];
     return this.withKeys(async () => {
       const { rows } = await this.q<SecretRow>(
         `SELECT * FROM device_secrets
            WHERE uuid = $1 AND ($2::text IS NULL OR kind = $2) AND state = ANY($3::text[])
            ORDER BY id DESC`,
-        [owner, kind, states],
+        [owner, kind ?? null, states],
       );
-      return rows.map(({ id, uuid: owner, kind, state, value_enc, created_at, confirmed_at }) =>
-        withoutAbsent<DeviceSecret>({
-          id,
-          uuid: owner,
-          kind,
-          state,
-          value: this.openRecord(value_enc, AAD.secret(id, owner, kind)),
-          createdAt: created_at,
-          confirmedAt: confirmed_at || undefined,
-        }),
-      );
+      return rows.map((r) => toSecret(r, this.openRecord(r.value_enc, secretAad(r.id, r.uuid, r.kind))));
     });
   }
 
@@ -913,27 +754,26 @@ class PostgresSiteStore implements SiteStore {
   /** One statement: it takes the events lock (see `EVENTS_LOCK`) before its row takes an id. */
   async appendEvent(e: NewSiteEvent): Promise<SiteEvent> {
     this.open();
-    const ev = newEvent(e, this.iso());
+    const ev = validateEvent(e, this.iso(), rules);
+    const values: unknown[] = [];
+    pushEventValues(values, ev);
     const { rows } = await this.q<{ id: number }>(
       `WITH locked AS (SELECT pg_advisory_xact_lock($1, $2))
-       INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data)
+       INSERT INTO events (${EVENT_COLUMNS})
          SELECT $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::float8, $11::text
            FROM locked
        RETURNING id`,
-      [ADVISORY_NAMESPACE, EVENTS_LOCK, ...eventValues(ev)],
+      [ADVISORY_NAMESPACE, EVENTS_LOCK, ...values],
     );
     return { id: (rows[0] as { id: number }).id, ...ev };
   }
 
   /**
-   * Validates a batch of events up front, so a bad one changes nothing. Events without a time
-   * all get the same one, read once.
+   * Validates a batch of events up front, so a bad one changes nothing. The events are kept (a
+   * transaction may run again) so their data is a scrubbed copy, never the caller's object.
    */
   private newEvents(list: readonly NewSiteEvent[] | undefined): StoredEvent[] {
-    if (list === undefined) return [];
-    if (!Array.isArray(list)) throw new StoreInputError('events must be an array', 'events');
-    const nowIso = list.some((e) => e?.at === undefined) ? this.iso() : '';
-    return list.map((e) => newEvent(e, nowIso));
+    return validateEvents(list, () => this.iso(), rules);
   }
 
   /** Inserts events in order, as the last writes of the caller's transaction, under the events lock. */
@@ -942,23 +782,21 @@ class PostgresSiteStore implements SiteStore {
     await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_NAMESPACE, EVENTS_LOCK]);
     for (let i = 0; i < events.length; i += EVENT_INSERT_ROWS) {
       const chunk = events.slice(i, i + EVENT_INSERT_ROWS);
-      const params = chunk.flatMap(eventValues);
+      const params: unknown[] = [];
+      for (const ev of chunk) pushEventValues(params, ev);
       const width = params.length / chunk.length;
       const tuples = chunk.map(
         (_, r) => `(${Array.from({ length: width }, (_, k) => `$${r * width + k + 1}`).join(', ')})`,
       );
       // A multi-row VALUES list is inserted, and so numbered, in its order.
-      await c.query(
-        `INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data) VALUES ${tuples.join(', ')}`,
-        params,
-      );
+      await c.query(`INSERT INTO events (${EVENT_COLUMNS}) VALUES ${tuples.join(', ')}`, params);
     }
   }
 
   async pruneEvents(before: string): Promise<number> {
     this.open();
     // Compared as the instant it names (an offset is allowed), in the stored spelling.
-    const cutoff = new Date(Date.parse(isoTime(before, 'before'))).toISOString();
+    const cutoff = cutoffArg(before, storable);
     let removed = 0;
     // Oldest first by id, one batch per statement (its own transaction), so writers get in between.
     for (;;) {
@@ -985,7 +823,7 @@ class PostgresSiteStore implements SiteStore {
       where.push(condition.replace('?', `$${params.length}`));
     };
     if (filter.uuid !== undefined) add('uuid = ?', normalizeUuid(filter.uuid));
-    if (filter.jobId !== undefined) add('job_id = ?', count(filter.jobId, 'jobId', 0));
+    if (filter.jobId !== undefined) add('job_id = ?', intArg(filter.jobId, 'jobId'));
     if (filter.type !== undefined) {
       if (typeof filter.type !== 'string') throw new StoreInputError('type must be text', 'type');
       // No stored type holds U+0000 (nor any control character): nothing can match.
@@ -993,8 +831,8 @@ class PostgresSiteStore implements SiteStore {
       add('type = ?', filter.type);
     }
     const tail = filter.afterId !== undefined;
-    if (tail) add('id > ?', count(filter.afterId, 'afterId', 0));
-    params.push(listLimit(filter.limit));
+    if (tail) add('id > ?', intArg(filter.afterId, 'afterId'));
+    params.push(limitArg(filter.limit));
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const limit = `LIMIT $${params.length}`;
     const sql = tail
@@ -1013,7 +851,7 @@ class PostgresSiteStore implements SiteStore {
    */
   async enqueueJob(uuid: DeviceUuid, reason: JobReason): Promise<{ job: Job; created: boolean }> {
     const id = normalizeUuid(uuid);
-    member(reason, JOB_REASONS, 'reason');
+    oneOf(reason, JOB_REASONS, 'reason');
     this.open();
     for (let round = 0; round < ENQUEUE_TRIES; round++) {
       const live = await this.q<JobRow>(
@@ -1041,7 +879,7 @@ class PostgresSiteStore implements SiteStore {
    */
   async claimJob(owner: string, leaseMs: number): Promise<JobLease | undefined> {
     text(owner, 'owner', 1, 200);
-    count(leaseMs, 'leaseMs', 1);
+    positiveInt(leaseMs, 'leaseMs');
     this.open();
     const nowMs = this.clock();
     const at = new Date(nowMs).toISOString();
@@ -1062,7 +900,7 @@ class PostgresSiteStore implements SiteStore {
   }
 
   async renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void> {
-    count(leaseMs, 'leaseMs', 1);
+    positiveInt(leaseMs, 'leaseMs');
     await this.tx(async (c) => {
       await lockLease(c, jobId, fencingToken, 'FOR UPDATE');
       const nowMs = this.clock();
@@ -1080,10 +918,7 @@ class PostgresSiteStore implements SiteStore {
    */
   async recordStep(jobId: number, fencingToken: number, update: StepUpdate): Promise<void> {
     const { step, journal } = update;
-    if (step !== undefined) text(step, 'step', 1, 200);
-    if (journal !== undefined && (journal === null || typeof journal !== 'object')) {
-      throw new StoreInputError('journal must be an object', 'journal');
-    }
+    validateStepUpdate(update);
     const events = this.newEvents(update.events);
     const changes = journal !== undefined && Object.keys(journal).length > 0;
     await this.tx(async (c) => {
@@ -1108,8 +943,8 @@ class PostgresSiteStore implements SiteStore {
   }
 
   async finishJob(jobId: number, fencingToken: number, outcome: JobOutcome): Promise<Job> {
-    member(outcome.state, FINAL_STATES, 'state');
-    const error = outcome.error === undefined ? undefined : errorRecord(outcome.error, 'error');
+    oneOf(outcome.state, FINAL_STATES, 'state');
+    const error = outcome.error === undefined ? undefined : validateError(outcome.error, 'error');
     const events = this.newEvents(outcome.events);
     return this.tx(async (c) => {
       await lockLease(c, jobId, fencingToken, 'FOR UPDATE');
@@ -1133,11 +968,11 @@ class PostgresSiteStore implements SiteStore {
   async listJobs(filter: JobFilter = {}): Promise<Job[]> {
     this.open();
     const uuid = filter.uuid === undefined ? null : normalizeUuid(filter.uuid);
-    const state = filter.state === undefined ? null : member(filter.state, JOB_STATES, 'state');
+    const state = filter.state === undefined ? null : oneOf(filter.state, JOB_STATES, 'state');
     const { rows } = await this.q<JobRow>(
       `SELECT * FROM jobs WHERE ($1::text IS NULL OR uuid = $1) AND ($2::text IS NULL OR state = $2)
          ORDER BY id DESC LIMIT $3`,
-      [uuid, state, listLimit(filter.limit)],
+      [uuid, state, limitArg(filter.limit)],
     );
     return rows.map(toJob);
   }
@@ -1149,12 +984,8 @@ class PostgresSiteStore implements SiteStore {
       `SELECT 'd' AS t, status AS k, count(*) AS n FROM devices GROUP BY status
        UNION ALL SELECT 'j', state, count(*) FROM jobs GROUP BY state`,
     );
-    const tally = <K extends string>(keys: readonly K[], t: 'd' | 'j'): Record<K, number> => {
-      const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-      for (const r of rows) if (r.t === t && (keys as readonly string[]).includes(r.k)) out[r.k as K] = r.n;
-      return out;
-    };
-    return { devices: tally(DEVICE_STATUSES, 'd'), jobs: tally(JOB_STATES, 'j') };
+    const of = (t: 'd' | 'j') => rows.filter((r) => r.t === t);
+    return { devices: tally(DEVICE_STATUSES, of('d')), jobs: tally(JOB_STATES, of('j')) };
   }
 }
 
@@ -1180,13 +1011,8 @@ async function lockLease(
     [idParam(jobId)],
   );
   const job = rows[0];
-  if (!job) throw new StoreNotFoundError('job', jobId as number);
-  if (job.state !== 'running' || job.fencing_token !== fencingToken)
-    throw new StaleLeaseError(jobId as number);
-  if (uuid !== undefined && job.uuid !== uuid) {
-    throw new StoreInputError(`job ${jobId} belongs to another device`, 'jobId');
-  }
-  return job;
+  checkLease(job, jobId as number, fencingToken as number, uuid);
+  return job as NonNullable<typeof job>;
 }
 
 // ---- keys ------------------------------------------------------------------------------------
@@ -1197,33 +1023,6 @@ async function readKeyCheck(
 ): Promise<Buffer | undefined> {
   const { rows } = await c.query<{ value: Buffer }>(`SELECT value FROM meta WHERE key = 'key_check' ${lock}`);
   return rows[0]?.value;
-}
-
-function opensKeyCheck(key: Buffer, check: Buffer): boolean {
-  try {
-    return openSecret(key, check, KEY_CHECK.aad) === KEY_CHECK.plaintext;
-  } catch {
-    return false;
-  }
-}
-
-/** The ring's key that opens the key check, or `SECRET_KEY_MISMATCH`. */
-function keyOpeningCheck(keys: readonly Buffer[], check: Buffer): Buffer {
-  const key = keys.find((k) => opensKeyCheck(k, check));
-  if (key) return key;
-  throw keyMismatch();
-}
-
-function keyMismatch(): SecretKeyError {
-  return new SecretKeyError(
-    'SECRET_KEY_MISMATCH',
-    'the secret key is not the key this database was created with (put back the key file this site was set up with)',
-    KEY_CHECK.aad,
-  );
-}
-
-function sameRing(a: readonly Buffer[], b: readonly Buffer[]): boolean {
-  return a.length === b.length && a.every((k, i) => k.equals(b[i] as Buffer));
 }
 
 /** The next id of a table's sequence, for rows whose sealed column's AAD holds their id. */
@@ -1237,29 +1036,7 @@ async function nextId(
   return (rows[0] as { id: number }).id;
 }
 
-// ---- the journal -----------------------------------------------------------------------------
-
-/**
- * recordStep's merge, byte for byte what SQLite stores: the stored journal parsed, the update
- * `Object.assign`ed onto it (each key replaces that key's entry whole; a new key goes last; a
- * value JSON leaves out, like `undefined`, drops its key; `null` stays), then stringified.
- *
- * `__proto__`: `JSON.parse` makes a stored `"__proto__"` key an own property, and `Object.assign`
- * then replaces that property in place; an update's own `__proto__` meeting a journal without
- * one sets the parsed object's prototype instead, which `JSON.stringify` does not write. Both are
- * exactly what SQLite's read-merge-write path and the contract's parse-assign-stringify model
- * do, and the object stays local to this call, so nothing outside it is affected.
- */
-function mergeJournal(stored: string, update: Record<string, unknown>): string {
-  const journal: Record<string, unknown> = JSON.parse(stored);
-  return JSON.stringify(Object.assign(journal, update));
-}
-
-// ---- validation --------------------------------------------------------------------------------
-
-function isPem(v: unknown, marker: RegExp): v is string {
-  return typeof v === 'string' && marker.test(v);
-}
+// ---- PostgreSQL's own rules ------------------------------------------------------------------
 
 /** Refuses U+0000, which a PostgreSQL text column cannot hold (SQLite would have stored it). */
 function storable(v: string, field: string): string {
@@ -1272,210 +1049,4 @@ function storable(v: string, field: string): string {
 /** A parameter for an id column: the id when it can be one, else NULL (which matches no row). */
 function idParam(v: unknown): number | null {
   return Number.isSafeInteger(v) ? (v as number) : null;
-}
-
-function member<T extends string>(v: unknown, allowed: readonly T[], field: string): T {
-  if (allowed.includes(v as T)) return v as T;
-  throw new StoreInputError(`${field} must be one of ${allowed.join(', ')}`, field);
-}
-
-/** A safe integer of at least `min` (0: "non-negative", 1: "positive"). */
-function count(v: unknown, field: string, min: 0 | 1): number {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= min) return v;
-  throw new StoreInputError(`${field} must be a ${min === 0 ? 'non-negative' : 'positive'} integer`, field);
-}
-
-function listLimit(v: unknown): number {
-  return v === undefined ? LIST_LIMIT.default : Math.min(count(v, 'limit', 1), LIST_LIMIT.max);
-}
-
-/** Free text up to 4000 characters (messages may span lines). */
-function freeText(v: unknown, field: string): string {
-  if (typeof v === 'string' && v.length <= 4000) return v;
-  throw new StoreInputError(`${field} must be text up to 4000 characters`, field);
-}
-
-function isoTime(v: unknown, field: string): string {
-  if (typeof v === 'string' && !Number.isNaN(Date.parse(v))) return storable(v, field);
-  throw new StoreInputError(`${field} must be an ISO 8601 time`, field);
-}
-
-function errorRecord(e: unknown, field: string): JobError {
-  if (typeof e !== 'object' || e === null) throw new StoreInputError(`${field} must be an object`, field);
-  const { code, message, step } = e as Record<string, unknown>;
-  const out = { code: text(code, `${field}.code`, 1, 200), message: freeText(message, `${field}.message`) };
-  return step === undefined ? out : { ...out, step: text(step, `${field}.step`, 1, 200) };
-}
-
-function isHashAlgorithm(a: unknown): a is HelloRecord['algorithms'][number] {
-  return (HASH_ALGORITHMS as readonly unknown[]).includes(a);
-}
-
-function helloRecord(v: unknown): HelloRecord {
-  const refuse: (why: string) => never = (why) => {
-    throw new StoreInputError(`lastHello ${why}`, 'lastHello');
-  };
-  if (typeof v !== 'object' || v === null) return refuse('must be an object');
-  const { retryCount, receivedAt, algorithms, matches } = v as Record<string, unknown>;
-  if (!Number.isSafeInteger(retryCount) || (retryCount as number) < 0) refuse('retryCount must be a count');
-  if (typeof receivedAt !== 'string' || Number.isNaN(Date.parse(receivedAt))) {
-    refuse('receivedAt must be an ISO 8601 time');
-  }
-  if (!Array.isArray(algorithms) || !algorithms.every(isHashAlgorithm)) {
-    refuse('algorithms must be sha1, sha256 or sha384');
-  }
-  if (!Array.isArray(matches) || matches.length > 100) refuse('matches must be a list');
-  return {
-    retryCount: retryCount as number,
-    algorithms: [...(algorithms as HelloRecord['algorithms'])],
-    matches: (matches as unknown[]).map((m) => {
-      const { certificateId, algorithm, hash } = (m ?? {}) as Record<string, unknown>;
-      const ok =
-        typeof m === 'object' &&
-        Number.isSafeInteger(certificateId) &&
-        isHashAlgorithm(algorithm) &&
-        typeof hash === 'string' &&
-        /^[0-9a-f]{40,96}$/.test(hash);
-      if (!ok) refuse('matches must be { certificateId, algorithm, hash (lower-case hex) }');
-      return { certificateId: certificateId as number, algorithm: algorithm as 'sha1', hash: hash as string };
-    }),
-    receivedAt: receivedAt as string,
-  };
-}
-
-/** How each device field a patch may carry is checked (`undefined`, clearing it, is let through). */
-const DEVICE_FIELDS: Readonly<Record<string, (v: unknown, field: string) => unknown>> = {
-  status: (v) => member(v, DEVICE_STATUSES, 'status'),
-  address: (v, field) => text(v, field, 1, 200),
-  amtVersion: (v, field) => text(v, field, 1, 200),
-  lastHelloAt: isoTime,
-  provisionedAt: isoTime,
-  lastError: (v) => errorRecord(v, 'lastError'),
-  lastHello: helloRecord,
-};
-
-function devicePatch(patch: unknown): Record<string, unknown> {
-  if (typeof patch !== 'object' || patch === null)
-    throw new StoreInputError('patch must be an object', 'patch');
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(patch)) {
-    const check = Object.hasOwn(DEVICE_FIELDS, k) ? DEVICE_FIELDS[k] : undefined;
-    if (!check) throw new StoreInputError(`unknown device field ${k}`, k);
-    if (v === undefined && k === 'status') throw new StoreInputError('status cannot be cleared', 'status');
-    out[k] = v === undefined ? undefined : check(v, k);
-  }
-  return out;
-}
-
-/** A new event checked and completed (`at` defaults to `nowIso`), its data scrubbed of secrets. */
-function newEvent(e: NewSiteEvent, nowIso: string): StoredEvent {
-  if (typeof e !== 'object' || e === null) throw new StoreInputError('event must be an object', 'event');
-  const level = member(e.level, EVENT_LEVELS, 'level');
-  const type = text(e.type, 'type', 1, 200);
-  const message = storable(freeText(e.message, 'message'), 'message');
-  const out: StoredEvent = { at: isoTime(e.at ?? nowIso, 'at'), level, type, message };
-  if (e.uuid !== undefined) out.uuid = normalizeUuid(e.uuid);
-  if (e.jobId !== undefined) out.jobId = count(e.jobId, 'jobId', 0);
-  if (e.step !== undefined) out.step = text(e.step, 'step', 1, 200);
-  const { durationMs, data } = e;
-  if (durationMs !== undefined) {
-    const ok = typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs >= 0;
-    if (!ok) throw new StoreInputError('durationMs must be a non-negative number', 'durationMs');
-    out.durationMs = durationMs;
-  }
-  if (data !== undefined) {
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new StoreInputError('data must be an object', 'data');
-    }
-    // Events never carry a secret: secret-named keys are scrubbed even if a caller slipped one in.
-    out.data = redactSecrets(data);
-  }
-  return out;
-}
-
-/** An event's column values, in the order of the INSERTs' column lists (NULL for a field left out). */
-function eventValues(e: StoredEvent): unknown[] {
-  const { at, level, type, uuid, jobId, step, message, durationMs, data } = e;
-  const json = data === undefined ? undefined : JSON.stringify(data);
-  return [at, level, type, uuid, jobId, step, message, durationMs, json].map((v) => v ?? null);
-}
-
-// ---- rows --------------------------------------------------------------------------------------
-
-/** `o` without the keys whose value is `undefined` or `null` (SQL NULL: an optional field left out). */
-function withoutAbsent<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
-}
-
-function parsed<T>(json: string | null): T | undefined {
-  return json === null ? undefined : (JSON.parse(json) as T);
-}
-
-function toComputer(r: ComputerRow): ImportedComputer {
-  return withoutAbsent({
-    uuid: r.uuid,
-    hostName: r.host_name,
-    domainName: r.domain_name,
-    ou: r.ou ?? undefined,
-    source: r.source,
-    importedAt: r.imported_at,
-  });
-}
-
-function toCertificateInfo(r: CertificateRow): ProvisioningCertificateInfo {
-  return {
-    id: r.id,
-    name: r.name,
-    certPem: r.cert_pem,
-    rootHashes: { sha1: r.root_sha1, sha256: r.root_sha256, sha384: r.root_sha384 },
-    enabled: r.enabled,
-    createdAt: r.created_at,
-  };
-}
-
-function toDevice(r: DeviceRow): DeviceRecord {
-  return withoutAbsent<DeviceRecord>({
-    uuid: r.uuid,
-    status: r.status,
-    address: r.address ?? undefined,
-    amtVersion: r.amt_version ?? undefined,
-    lastHelloAt: r.last_hello_at ?? undefined,
-    lastHello: parsed<HelloRecord>(r.last_hello),
-    provisionedAt: r.provisioned_at ?? undefined,
-    lastError: parsed<DeviceRecord['lastError']>(r.last_error),
-    updatedAt: r.updated_at,
-  });
-}
-
-function toEvent(r: EventRow): SiteEvent {
-  return withoutAbsent<SiteEvent>({
-    id: r.id,
-    at: r.at,
-    level: r.level,
-    type: r.type,
-    uuid: r.uuid ?? undefined,
-    jobId: r.job_id ?? undefined,
-    step: r.step ?? undefined,
-    message: r.message,
-    durationMs: r.duration_ms ?? undefined,
-    data: parsed<Record<string, unknown>>(r.data),
-  });
-}
-
-function toJob(r: JobRow): Job {
-  return withoutAbsent<Job>({
-    id: r.id,
-    uuid: r.uuid,
-    reason: r.reason,
-    state: r.state,
-    journal: JSON.parse(r.journal) as Record<string, unknown>,
-    step: r.step ?? undefined,
-    attempts: r.attempts,
-    leaseOwner: r.lease_owner ?? undefined,
-    leaseExpiresAt: r.lease_expires_at ?? undefined,
-    fencingToken: r.fencing_token,
-    lastError: parsed<Job['lastError']>(r.last_error),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  });
 }

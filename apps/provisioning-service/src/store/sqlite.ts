@@ -2,23 +2,46 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import Database from 'better-sqlite3';
-import { openSecret, type SecretKeyProvider, sealSecret, secretKeysOf } from '../secrets/index.js';
-import { isSecretKey, redactSecrets } from '../secrets/redact.js';
-import {
-  SecretKeyError,
-  ServiceError,
-  StoreConflictError,
-  StoreInputError,
-  StoreNotFoundError,
-} from './errors.js';
+import { type SecretKeyProvider, sealSecret, secretKeysOf } from '../secrets/index.js';
+import { ServiceError, StoreConflictError, StoreInputError, StoreNotFoundError } from './errors.js';
 import { migrate } from './migrations.js';
 import {
-  defaultSettings,
-  joinSettings,
-  type SettingsSecrets,
-  splitSettings,
-  validateSettings,
-} from './settings.js';
+  type CertificateRow,
+  type ComputerRow,
+  type CredentialRow,
+  checkLease,
+  DEVICE_COLUMNS,
+  type DeviceRow,
+  deviceValues,
+  EVENT_COLUMN_COUNT,
+  EVENT_COLUMNS,
+  type EventRow,
+  type JobRow,
+  mergeDevice,
+  mergeJournal,
+  pushEventValues,
+  type SecretRow,
+  settingsValues,
+  tally,
+  toCertificateInfo,
+  toComputer,
+  toCredential,
+  toDevice,
+  toEvent,
+  toJob,
+  toSecret,
+  toSettings,
+} from './records.js';
+import {
+  certificateAad,
+  credentialAad,
+  DEVICE_CA_AAD,
+  SEALED_COLUMNS,
+  SealingKeys,
+  sealKeyCheck,
+  secretAad,
+} from './sealing.js';
+import { defaultSettings, validateSettings } from './settings.js';
 import {
   type AmtCredential,
   DEVICE_STATUSES,
@@ -26,8 +49,6 @@ import {
   type DeviceSecret,
   type DeviceStatus,
   type DeviceUuid,
-  type EventLevel,
-  type HelloRecord,
   type ImportedComputer,
   JOB_STATES,
   type Job,
@@ -46,11 +67,26 @@ import {
   type StoredProvisioningCertificate,
 } from './types.js';
 import {
+  cutoffArg,
+  FINAL_STATES,
+  intArg,
+  JOB_REASONS,
+  limitArg,
   normalizeUuid,
+  oneOf,
+  positiveInt,
   text,
   validateCertificate,
-  validateComputer,
+  validateComputers,
   validateCredential,
+  validateDeviceCa,
+  validateDevicePatch,
+  validateError,
+  validateEvent,
+  validateEvents,
+  validateNewSecret,
+  validateSecretFilter,
+  validateStepUpdate,
 } from './validate.js';
 
 export interface SqliteStoreOptions {
@@ -63,20 +99,10 @@ export interface SqliteStoreOptions {
   generatePassword?: () => string;
 }
 
-const EVENT_LEVELS: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
-const JOB_REASONS: readonly JobReason[] = ['hello', 'manual', 'retry', 'unprovision', 'in-band'];
-const SECRET_KINDS: readonly SecretKind[] = ['admin', 'mebx', 'directory'];
-const SECRET_STATES: readonly SecretState[] = ['pending', 'current', 'retired'];
-const KEY_CHECK_PLAINTEXT = 'oobkit secret key check v1';
-const DEFAULT_LIST_LIMIT = 100;
-/**
- * Tries of a secret read or write while the key file keeps changing under it: each finds a
- * newer ring, so only rotations back to back for all of them can exhaust it.
- */
-const KEY_RELOADS = 5;
 /** Events deleted per transaction by `pruneEvents`. */
 const PRUNE_BATCH = 5_000;
-const MAX_LIST_LIMIT = 10_000;
+const KEY_MISMATCH =
+  'the secret key is not the key this store was created with (a key file found missing is made afresh: put back the one this database was made with)';
 
 /**
  * Opens (creating and migrating as needed) the SQLite site store. WAL mode, so readers (the CLI)
@@ -105,53 +131,22 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SiteSto
   }
 }
 
-type Row = Record<string, unknown>;
-
-interface JobRow {
-  id: number;
-  uuid: string;
-  reason: JobReason;
-  state: JobState;
-  journal: string;
-  step: string | null;
-  attempts: number;
-  lease_owner: string | null;
-  lease_expires_at: string | null;
-  fencing_token: number;
-  last_error: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-interface SecretRow {
-  id: number;
-  uuid: string;
-  kind: SecretKind;
-  state: SecretState;
-  value_enc: Buffer;
-  created_at: string;
-  confirmed_at: string | null;
-}
-
 class SqliteSiteStore implements SiteStore {
   private closed = false;
   // Preparing a statement costs more than running it: one per SQL text, kept for the store's life.
   private readonly statements = new Map<string, Database.Statement>();
   private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
-  /** The provider's key ring as last read, current first. */
-  private keys: Buffer[];
-  /** The key this database's records are sealed under (the one that opens its key check). */
-  private key: Buffer;
+  /** The key ring, and the key of it the records are sealed under. */
+  private readonly keys: SealingKeys;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly keyProvider: SecretKeyProvider,
+    keyProvider: SecretKeyProvider,
     keys: Buffer[],
     private readonly clock: () => number,
   ) {
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
-    this.keys = keys;
-    this.key = keys[0] as Buffer;
+    this.keys = new SealingKeys(keyProvider, keys, () => this.keyCheckRecord(), KEY_MISMATCH);
   }
 
   private stmt(sql: string): Database.Statement {
@@ -175,11 +170,9 @@ class SqliteSiteStore implements SiteStore {
       .transaction(() => {
         const check = this.keyCheckRecord();
         if (check) {
-          this.key = this.keyOpeningCheck(this.keys, check);
+          this.keys.useCheck(check);
         } else {
-          this.stmt("INSERT INTO meta (key, value) VALUES ('key_check', ?)").run(
-            sealSecret(this.key, KEY_CHECK_PLAINTEXT, 'meta:key_check'),
-          );
+          this.stmt("INSERT INTO meta (key, value) VALUES ('key_check', ?)").run(sealKeyCheck(this.keys.key));
         }
         if (!this.stmt('SELECT 1 FROM settings WHERE id = 1').get()) {
           this.writeSettings(defaultSettings(generatePassword()));
@@ -200,152 +193,47 @@ class SqliteSiteStore implements SiteStore {
     )?.value;
   }
 
-  /** The ring's key that opens the check record, or `SECRET_KEY_MISMATCH`. */
-  private keyOpeningCheck(keys: readonly Buffer[], check: Buffer): Buffer {
-    for (const k of keys) {
-      try {
-        if (openSecret(k, check, 'meta:key_check') === KEY_CHECK_PLAINTEXT) return k;
-      } catch {
-        /* not this key */
-      }
-    }
-    throw new SecretKeyError(
-      'SECRET_KEY_MISMATCH',
-      'the secret key is not the key this store was created with (a key file found missing is made afresh: put back the one this database was made with)',
-      'meta:key_check',
-    );
-  }
-
   /** Opens a record with the sealing key, else any other key of the ring (a rotation under way). */
-  private openRecord(record: Buffer, aad: string, keys: readonly Buffer[] = this.keys): string {
-    try {
-      return openSecret(this.key, record, aad);
-    } catch (err) {
-      for (const k of keys) {
-        if (k === this.key) continue;
-        try {
-          return openSecret(k, record, aad);
-        } catch {
-          /* not this key */
-        }
-      }
-      throw err;
-    }
+  private openRecord(record: Buffer, aad: string): string {
+    return this.keys.open(record, aad);
   }
 
-  /**
-   * Seals a record; only inside a write transaction. Another process may have rotated the key
-   * since this store last looked: then this refuses (`SECRET_KEY_ROTATED`, the transaction rolls
-   * back) rather than write a record under a key the site has left.
-   */
+  /** Seals a record; only inside a write transaction (see `SealingKeys.sealer`). */
   private sealRecord(value: string, aad: string): Buffer {
-    const check = this.keyCheckRecord();
-    let current = false;
-    try {
-      current = check !== undefined && openSecret(this.key, check, 'meta:key_check') === KEY_CHECK_PLAINTEXT;
-    } catch {
-      current = false;
-    }
-    if (!current) {
-      throw new SecretKeyError(
-        'SECRET_KEY_ROTATED',
-        "the site's secret key was rotated since this store read it; nothing was written",
-        'meta:key_check',
-      );
-    }
-    return sealSecret(this.key, value, aad);
+    return this.keys.sealer(this.keyCheckRecord())(value, aad);
   }
 
-  /**
-   * Runs `fn` (a secret read with its row reads, or a write transaction that seals); when it
-   * fails because another process rotated the key, reads the provider's keys again and runs it
-   * again, up to `KEY_RELOADS` tries. A record that fails with the keys it ran with unchanged is
-   * damaged or foreign: that error stands.
-   */
-  private async withKeys<T>(fn: () => T): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      // What this attempt ran with: a concurrent call may reload the ring while this one waits.
-      const ring = this.keys;
-      const key = this.key;
-      try {
-        return fn();
-      } catch (err) {
-        if (
-          !(err instanceof SecretKeyError) ||
-          err.code === 'SECRET_KEY_INVALID' ||
-          err.code === 'SECRET_KEY_MISMATCH' ||
-          attempt >= KEY_RELOADS
-        )
-          throw err;
-        await this.reloadKeys();
-        // The ring is what this attempt had: a damaged or foreign record, not a rotation.
-        if (this.key.equals(key) && sameKeys(this.keys, ring)) throw err;
-      }
-    }
-  }
-
-  /** Re-reads the key ring and the key the records are sealed under now. */
-  private async reloadKeys(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const keys = await secretKeysOf(this.keyProvider, true);
-      const check = this.keyCheckRecord();
-      try {
-        this.key = check ? this.keyOpeningCheck(keys, check) : (keys[0] as Buffer);
-        this.keys = keys;
-        return;
-      } catch (err) {
-        // A rotation can add its key to the file and commit between our read and the check's:
-        // read the file again before calling the key wrong.
-        if (attempt >= KEY_RELOADS) throw err;
-      }
-    }
+  /** Runs a secret read or a sealing write transaction, again after a rotation (`SealingKeys.withKeys`). */
+  private withKeys<T>(fn: () => T): Promise<T> {
+    return this.keys.withKeys(fn);
   }
 
   async reencryptSecrets(): Promise<{ records: number }> {
     this.open();
-    const keys = await secretKeysOf(this.keyProvider, true);
+    const keys = await secretKeysOf(this.keys.provider, true);
     const target = keys[0] as Buffer;
     return this.tx(() => {
       let records = 0;
       // Every sealed column, with the AAD its rows were sealed with (rows read whole first:
       // better-sqlite3 runs no UPDATE while a SELECT is still iterating).
-      const sealed: Array<{ table: string; column: string; extra: string; aad: (r: Row) => string }> = [
-        {
-          table: 'credentials',
-          column: 'password_enc',
-          extra: '',
-          aad: (r) => credentialAad(r.id as number),
-        },
-        { table: 'settings', column: 'secrets_enc', extra: '', aad: () => SETTINGS_AAD },
-        {
-          table: 'provisioning_certificates',
-          column: 'key_enc',
-          extra: '',
-          aad: (r) => certificateAad(r.id as number),
-        },
-        { table: 'device_ca', column: 'key_enc', extra: '', aad: () => DEVICE_CA_AAD },
-        {
-          table: 'device_secrets',
-          column: 'value_enc',
-          extra: ', uuid, kind',
-          aad: (r) => secretAad(r.id as number, r.uuid as string, r.kind as SecretKind),
-        },
-      ];
-      for (const { table, column, extra, aad } of sealed) {
+      for (const { table, column, select, aad } of SEALED_COLUMNS) {
         const update = this.stmt(`UPDATE ${table} SET ${column} = ? WHERE id = ?`);
-        for (const r of this.stmt(`SELECT id, ${column} AS sealed${extra} FROM ${table}`).all() as Row[]) {
+        const rows = this.stmt(`SELECT ${select}, ${column} AS sealed FROM ${table}`).all() as Array<{
+          id: number;
+          uuid?: string;
+          kind?: string;
+          sealed: Buffer;
+        }>;
+        for (const r of rows) {
           const a = aad(r);
-          update.run(sealSecret(target, this.openRecord(r.sealed as Buffer, a, keys), a), r.id);
+          update.run(sealSecret(target, this.keys.open(r.sealed, a, keys), a), r.id);
           records++;
         }
       }
       const check = this.keyCheckRecord();
-      if (check) this.keyOpeningCheck(keys, check);
-      this.stmt("UPDATE meta SET value = ? WHERE key = 'key_check'").run(
-        sealSecret(target, KEY_CHECK_PLAINTEXT, 'meta:key_check'),
-      );
-      this.keys = keys;
-      this.key = target;
+      if (check) this.keys.keyOpening(keys, check);
+      this.stmt("UPDATE meta SET value = ? WHERE key = 'key_check'").run(sealKeyCheck(target));
+      this.keys.adopt(keys, target);
       return { records };
     });
   }
@@ -366,20 +254,7 @@ class SqliteSiteStore implements SiteStore {
     list: Omit<ImportedComputer, 'importedAt'>[],
   ): Promise<{ created: number; updated: number }> {
     this.open();
-    if (!Array.isArray(list)) throw new StoreInputError('computers must be an array', 'computers');
-    const clean = list.map((c, i) => validateComputer(c, i));
-    const seen = new Map<string, number>();
-    clean.forEach((c, i) => {
-      const first = seen.get(c.uuid);
-      if (first !== undefined) {
-        throw new StoreInputError(
-          `computers[${i}].uuid repeats computers[${first}].uuid`,
-          `computers[${i}].uuid`,
-          i,
-        );
-      }
-      seen.set(c.uuid, i);
-    });
+    const clean = validateComputers(list);
     return this.tx(() => {
       const at = this.iso();
       const exists = this.stmt('SELECT 1 FROM computers WHERE uuid = ?');
@@ -401,7 +276,7 @@ class SqliteSiteStore implements SiteStore {
   async getComputer(uuid: DeviceUuid): Promise<ImportedComputer | undefined> {
     this.open();
     const row = this.stmt('SELECT * FROM computers WHERE uuid = ?').get(normalizeUuid(uuid)) as
-      | Row
+      | ComputerRow
       | undefined;
     return row ? toComputer(row) : undefined;
   }
@@ -409,11 +284,13 @@ class SqliteSiteStore implements SiteStore {
   async listComputers(filter: { limit?: number } = {}): Promise<ImportedComputer[]> {
     this.open();
     if (filter.limit === undefined) {
-      return (this.stmt('SELECT * FROM computers ORDER BY host_name, uuid').all() as Row[]).map(toComputer);
+      return (this.stmt('SELECT * FROM computers ORDER BY host_name, uuid').all() as ComputerRow[]).map(
+        toComputer,
+      );
     }
     positiveInt(filter.limit, 'limit');
     return (
-      this.stmt('SELECT * FROM computers ORDER BY host_name, uuid LIMIT ?').all(filter.limit) as Row[]
+      this.stmt('SELECT * FROM computers ORDER BY host_name, uuid LIMIT ?').all(filter.limit) as ComputerRow[]
     ).map(toComputer);
   }
 
@@ -447,13 +324,9 @@ class SqliteSiteStore implements SiteStore {
     this.open();
     // Rows are read inside: a retry after another process rotated the key reads them again.
     return this.withKeys(() =>
-      (this.stmt('SELECT * FROM credentials ORDER BY priority, id').all() as Row[]).map((r) => ({
-        id: r.id as number,
-        label: r.label as string,
-        username: r.username as string,
-        password: this.openRecord(r.password_enc as Buffer, credentialAad(r.id as number)),
-        priority: r.priority as number,
-      })),
+      (this.stmt('SELECT * FROM credentials ORDER BY priority, id').all() as CredentialRow[]).map((r) =>
+        toCredential(r, this.openRecord(r.password_enc, credentialAad(r.id))),
+      ),
     );
   }
 
@@ -471,8 +344,7 @@ class SqliteSiteStore implements SiteStore {
         | { doc: string; secrets_enc: Buffer }
         | undefined;
       if (!row) throw new StoreNotFoundError('settings', 1);
-      const secrets = JSON.parse(this.openRecord(row.secrets_enc, SETTINGS_AAD)) as SettingsSecrets;
-      return joinSettings(JSON.parse(row.doc), secrets);
+      return toSettings(row, (record, aad) => this.openRecord(record, aad));
     });
   }
 
@@ -482,12 +354,11 @@ class SqliteSiteStore implements SiteStore {
   }
 
   private writeSettings(s: ProvisioningSettings): void {
-    const { doc, secrets } = splitSettings(s);
     this.stmt(
       `INSERT INTO settings (id, doc, secrets_enc, updated_at) VALUES (1, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, secrets_enc = excluded.secrets_enc,
            updated_at = excluded.updated_at`,
-    ).run(JSON.stringify(doc), this.sealRecord(JSON.stringify(secrets), SETTINGS_AAD), this.iso());
+    ).run(...settingsValues(s, (value, aad) => this.sealRecord(value, aad)), this.iso());
   }
 
   // ---- provisioning certificates ---------------------------------------------------------
@@ -527,10 +398,12 @@ class SqliteSiteStore implements SiteStore {
   async listProvisioningCertificates(): Promise<StoredProvisioningCertificate[]> {
     this.open();
     return this.withKeys(() =>
-      (this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as Row[]).map((r) => ({
-        ...toCertificateInfo(r),
-        keyPem: this.openRecord(r.key_enc as Buffer, certificateAad(r.id as number)),
-      })),
+      (this.stmt('SELECT * FROM provisioning_certificates ORDER BY id').all() as CertificateRow[]).map(
+        (r) => ({
+          ...toCertificateInfo(r),
+          keyPem: this.openRecord(r.key_enc as Buffer, certificateAad(r.id)),
+        }),
+      ),
     );
   }
 
@@ -539,7 +412,7 @@ class SqliteSiteStore implements SiteStore {
     return (
       this.stmt(
         'SELECT id, name, cert_pem, root_sha1, root_sha256, root_sha384, enabled, created_at FROM provisioning_certificates ORDER BY id',
-      ).all() as Row[]
+      ).all() as CertificateRow[]
     ).map(toCertificateInfo);
   }
 
@@ -570,22 +443,17 @@ class SqliteSiteStore implements SiteStore {
     certPem: string;
     keyPem: string;
   }): Promise<{ certPem: string; keyPem: string }> {
-    if (typeof ca?.certPem !== 'string' || !ca.certPem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new StoreInputError('certPem must be a PEM certificate', 'certPem');
-    }
-    if (typeof ca.keyPem !== 'string' || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(ca.keyPem)) {
-      throw new StoreInputError('keyPem must be a PEM private key', 'keyPem');
-    }
+    const { certPem, keyPem } = validateDeviceCa(ca);
     return this.withKeys(() =>
       this.tx(() => {
         const existing = this.readDeviceCa();
         if (existing) return existing;
         this.stmt('INSERT INTO device_ca (id, cert_pem, key_enc, created_at) VALUES (1, ?, ?, ?)').run(
-          ca.certPem,
-          this.sealRecord(ca.keyPem, DEVICE_CA_AAD),
+          certPem,
+          this.sealRecord(keyPem, DEVICE_CA_AAD),
           this.iso(),
         );
-        return { certPem: ca.certPem, keyPem: ca.keyPem };
+        return { certPem, keyPem };
       }),
     );
   }
@@ -606,42 +474,24 @@ class SqliteSiteStore implements SiteStore {
     const id = normalizeUuid(uuid);
     const p = validateDevicePatch(patch);
     return this.tx(() => {
-      const row = this.stmt('SELECT * FROM devices WHERE uuid = ?').get(id) as Row | undefined;
-      const merged: DeviceRecord = {
-        ...(row ? toDevice(row) : { uuid: id, status: 'discovered' }),
-        updatedAt: this.iso(),
-      };
-      // A key present with `undefined` clears that field (e.g. `lastError` after a success).
-      for (const [k, v] of Object.entries(p)) {
-        if (v === undefined) delete (merged as unknown as Row)[k];
-        else (merged as unknown as Row)[k] = v;
-      }
-      if (merged.status === undefined) merged.status = 'discovered';
+      const row = this.stmt('SELECT * FROM devices WHERE uuid = ?').get(id) as DeviceRow | undefined;
+      const merged = mergeDevice(row && toDevice(row), id, p, this.iso());
       this.stmt(
-        `INSERT INTO devices (uuid, status, address, amt_version, last_hello_at, last_hello, provisioned_at, last_error, updated_at)
-           VALUES (@uuid, @status, @address, @amtVersion, @lastHelloAt, @lastHello, @provisionedAt, @lastError, @updatedAt)
+        `INSERT INTO devices (${DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (uuid) DO UPDATE SET status = excluded.status, address = excluded.address,
              amt_version = excluded.amt_version, last_hello_at = excluded.last_hello_at,
              last_hello = excluded.last_hello, provisioned_at = excluded.provisioned_at,
              last_error = excluded.last_error, updated_at = excluded.updated_at`,
-      ).run({
-        uuid: id,
-        status: merged.status,
-        address: merged.address ?? null,
-        amtVersion: merged.amtVersion ?? null,
-        lastHelloAt: merged.lastHelloAt ?? null,
-        lastHello: merged.lastHello ? JSON.stringify(merged.lastHello) : null,
-        provisionedAt: merged.provisionedAt ?? null,
-        lastError: merged.lastError ? JSON.stringify(merged.lastError) : null,
-        updatedAt: merged.updatedAt,
-      });
+      ).run(deviceValues(merged));
       return merged;
     });
   }
 
   async getDevice(uuid: DeviceUuid): Promise<DeviceRecord | undefined> {
     this.open();
-    const row = this.stmt('SELECT * FROM devices WHERE uuid = ?').get(normalizeUuid(uuid)) as Row | undefined;
+    const row = this.stmt('SELECT * FROM devices WHERE uuid = ?').get(normalizeUuid(uuid)) as
+      | DeviceRow
+      | undefined;
     return row ? toDevice(row) : undefined;
   }
 
@@ -650,10 +500,10 @@ class SqliteSiteStore implements SiteStore {
     if (filter.status !== undefined) {
       oneOf(filter.status, DEVICE_STATUSES, 'status');
       return (
-        this.stmt('SELECT * FROM devices WHERE status = ? ORDER BY uuid').all(filter.status) as Row[]
+        this.stmt('SELECT * FROM devices WHERE status = ? ORDER BY uuid').all(filter.status) as DeviceRow[]
       ).map(toDevice);
     }
-    return (this.stmt('SELECT * FROM devices ORDER BY uuid').all() as Row[]).map(toDevice);
+    return (this.stmt('SELECT * FROM devices ORDER BY uuid').all() as DeviceRow[]).map(toDevice);
   }
 
   // ---- device secrets --------------------------------------------------------------------
@@ -664,11 +514,7 @@ class SqliteSiteStore implements SiteStore {
     value: string,
     lease?: { jobId: number; fencingToken: number },
   ): Promise<DeviceSecret> {
-    const id0 = normalizeUuid(uuid);
-    oneOf(kind, SECRET_KINDS, 'kind');
-    if (typeof value !== 'string' || value.length === 0 || value.length > 4096) {
-      throw new StoreInputError('value must be 1–4096 characters', 'value');
-    }
+    const { uuid: id0 } = validateNewSecret(uuid, kind, value);
     return this.withKeys(() =>
       this.tx(() => {
         if (lease) this.checkLease(lease.jobId, lease.fencingToken, id0);
@@ -717,27 +563,16 @@ class SqliteSiteStore implements SiteStore {
   ): Promise<DeviceSecret[]> {
     this.open();
     const id = normalizeUuid(uuid);
-    const states = opts.states ?? ['current', 'pending'];
-    for (const s of states) oneOf(s, SECRET_STATES, 'states');
-    if (opts.kind !== undefined) oneOf(opts.kind, SECRET_KINDS, 'kind');
+    const { kind, states } = validateSecretFilter(opts);
     if (states.length === 0) return [];
     const select = this.stmt(
-      `SELECT * FROM device_secrets WHERE uuid = ? ${opts.kind ? 'AND kind = ?' : ''}
+      `SELECT * FROM device_secrets WHERE uuid = ? ${kind ? 'AND kind = ?' : ''}
            AND state IN (${states.map(() => '?').join(', ')}) ORDER BY id DESC`,
     );
     return this.withKeys(() =>
-      (select.all(id, ...(opts.kind ? [opts.kind] : []), ...states) as SecretRow[]).map((r) => {
-        const out: DeviceSecret = {
-          id: r.id,
-          uuid: r.uuid,
-          kind: r.kind,
-          state: r.state,
-          value: this.openRecord(r.value_enc, secretAad(r.id, r.uuid, r.kind)),
-          createdAt: r.created_at,
-        };
-        if (r.confirmed_at) out.confirmedAt = r.confirmed_at;
-        return out;
-      }),
+      (select.all(id, ...(kind ? [kind] : []), ...states) as SecretRow[]).map((r) =>
+        toSecret(r, this.openRecord(r.value_enc, secretAad(r.id, r.uuid, r.kind))),
+      ),
     );
   }
 
@@ -757,14 +592,14 @@ class SqliteSiteStore implements SiteStore {
 
   /** Rows from `eventParams`, in order, one statement per 16 (each row costs less than a statement). */
   private insertEvents(values: readonly unknown[]): void {
-    const step = EVENT_COLUMNS * 16;
+    const step = EVENT_COLUMN_COUNT * 16;
     if (values.length <= step) {
-      if (values.length > 0) this.stmt(insertEventsSql(values.length / EVENT_COLUMNS)).run(values);
+      if (values.length > 0) this.stmt(insertEventsSql(values.length / EVENT_COLUMN_COUNT)).run(values);
       return;
     }
     for (let i = 0; i < values.length; i += step) {
       const chunk = values.slice(i, i + step);
-      this.stmt(insertEventsSql(chunk.length / EVENT_COLUMNS)).run(chunk);
+      this.stmt(insertEventsSql(chunk.length / EVENT_COLUMN_COUNT)).run(chunk);
     }
   }
 
@@ -774,22 +609,14 @@ class SqliteSiteStore implements SiteStore {
    * key (or anything else the redaction rewrites) is in it.
    */
   private eventParams(list: readonly NewSiteEvent[] | undefined): unknown[] {
-    if (list === undefined) return [];
-    if (!Array.isArray(list)) throw new StoreInputError('events must be an array', 'events');
     const values: unknown[] = [];
-    let nowIso: string | undefined;
-    for (const e of list) {
-      if (e?.at === undefined) nowIso ??= this.iso();
-      pushEventValues(values, validateEvent(e, nowIso ?? '', true));
-    }
+    for (const ev of validateEvents(list, () => this.iso(), { share: true })) pushEventValues(values, ev);
     return values;
   }
 
   async pruneEvents(before: string): Promise<number> {
     this.open();
-    const t = typeof before === 'string' ? Date.parse(before) : Number.NaN;
-    if (Number.isNaN(t)) throw new StoreInputError('before must be an ISO 8601 time', 'before');
-    const cutoff = new Date(t).toISOString();
+    const cutoff = cutoffArg(before);
     // Oldest first by id: the subquery stops at the batch size instead of reading the table.
     const batch = this.stmt(
       `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? ORDER BY id LIMIT ${PRUNE_BATCH})`,
@@ -835,7 +662,7 @@ class SqliteSiteStore implements SiteStore {
       filter.afterId !== undefined
         ? `SELECT * FROM events ${clause} ORDER BY id LIMIT ?`
         : `SELECT * FROM (SELECT * FROM events ${clause} ORDER BY id DESC LIMIT ?) ORDER BY id`;
-    return (this.stmt(sql).all(...args, limit) as Row[]).map(toEvent);
+    return (this.stmt(sql).all(...args, limit) as EventRow[]).map(toEvent);
   }
 
   // ---- jobs ------------------------------------------------------------------------------
@@ -904,10 +731,7 @@ class SqliteSiteStore implements SiteStore {
     fencingToken: number,
     update: { step?: string; journal?: Record<string, unknown>; events?: NewSiteEvent[] },
   ): Promise<void> {
-    if (update.step !== undefined) text(update.step, 'step', 1, 200);
-    if (update.journal !== undefined && (typeof update.journal !== 'object' || update.journal === null)) {
-      throw new StoreInputError('journal must be an object', 'journal');
-    }
+    validateStepUpdate(update);
     const events = this.eventParams(update.events);
     this.tx(() => {
       const at = this.iso();
@@ -946,10 +770,8 @@ class SqliteSiteStore implements SiteStore {
       `SELECT journal FROM jobs WHERE id = ? AND state = 'running' AND fencing_token = ?`,
     ).get(jobId, fencingToken) as { journal: string } | undefined;
     if (!current) return false;
-    const journal = JSON.parse(current.journal) as Record<string, unknown>;
-    Object.assign(journal, update.journal);
     this.stmt('UPDATE jobs SET journal = ?, step = coalesce(?, step), updated_at = ? WHERE id = ?').run(
-      JSON.stringify(journal),
+      mergeJournal(current.journal, update.journal ?? {}),
       update.step ?? null,
       at,
       jobId,
@@ -966,7 +788,7 @@ class SqliteSiteStore implements SiteStore {
       events?: NewSiteEvent[];
     },
   ): Promise<Job> {
-    oneOf(outcome.state, ['succeeded', 'failed', 'cancelled'] as const, 'state');
+    oneOf(outcome.state, FINAL_STATES, 'state');
     const error = outcome.error === undefined ? undefined : validateError(outcome.error, 'error');
     const events = this.eventParams(outcome.events);
     return this.tx(() => {
@@ -990,11 +812,6 @@ class SqliteSiteStore implements SiteStore {
 
   async countByState(): Promise<SiteCounts> {
     this.open();
-    const tally = <K extends string>(keys: readonly K[], rows: Array<{ k: string; n: number }>) => {
-      const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-      for (const r of rows) if ((keys as readonly string[]).includes(r.k)) out[r.k as K] = r.n;
-      return out;
-    };
     // Both GROUP BYs read an index (devices_status, jobs_claim), not the rows.
     return this.db.transaction(() => ({
       devices: tally(
@@ -1051,11 +868,7 @@ class SqliteSiteStore implements SiteStore {
     const row = this.stmt('SELECT state, fencing_token, uuid FROM jobs WHERE id = ?').get(jobId) as
       | Pick<JobRow, 'state' | 'fencing_token' | 'uuid'>
       | undefined;
-    if (!row) throw new StoreNotFoundError('job', jobId);
-    if (row.state !== 'running' || row.fencing_token !== fencingToken) throw new StaleLeaseError(jobId);
-    if (uuid !== undefined && row.uuid !== uuid) {
-      throw new StoreInputError(`job ${jobId} belongs to another device`, 'jobId');
-    }
+    checkLease(row, jobId, fencingToken, uuid);
   }
 
   /**
@@ -1068,36 +881,15 @@ class SqliteSiteStore implements SiteStore {
   }
 }
 
-const SETTINGS_AAD = 'settings:1';
-const DEVICE_CA_AAD = 'device_ca:1';
-const credentialAad = (id: number) => `credentials:${id}`;
-const certificateAad = (id: number) => `provisioning_certificates:${id}`;
-const secretAad = (id: number, uuid: string, kind: string) => `device_secrets:${id}:${uuid}:${kind}`;
-
-const EVENT_COLUMNS = 9;
 const insertEventsSqlByRows: string[] = [];
 
 function insertEventsSql(rows: number): string {
   let sql = insertEventsSqlByRows[rows];
   if (!sql) {
-    sql = `INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
+    sql = `INSERT INTO events (${EVENT_COLUMNS}) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
     insertEventsSqlByRows[rows] = sql;
   }
   return sql;
-}
-
-function pushEventValues(out: unknown[], ev: Omit<SiteEvent, 'id'>): void {
-  out.push(
-    ev.at,
-    ev.level,
-    ev.type,
-    ev.uuid ?? null,
-    ev.jobId ?? null,
-    ev.step ?? null,
-    ev.message,
-    ev.durationMs ?? null,
-    ev.data === undefined ? null : JSON.stringify(ev.data),
-  );
 }
 
 const recordStepSqlByKeys: string[] = [];
@@ -1153,266 +945,4 @@ function recordStepParams(journal: Record<string, unknown>): { keys: number; par
     }
   }
   return { keys: keys.length, params };
-}
-
-function toComputer(r: Row): ImportedComputer {
-  const c: ImportedComputer = {
-    uuid: r.uuid as string,
-    hostName: r.host_name as string,
-    domainName: r.domain_name as string,
-    source: r.source as ImportedComputer['source'],
-    importedAt: r.imported_at as string,
-  };
-  if (r.ou !== null) c.ou = r.ou as string;
-  return c;
-}
-
-function toDevice(r: Row): DeviceRecord {
-  const d: DeviceRecord = {
-    uuid: r.uuid as string,
-    status: r.status as DeviceStatus,
-    updatedAt: r.updated_at as string,
-  };
-  if (r.address !== null) d.address = r.address as string;
-  if (r.amt_version !== null) d.amtVersion = r.amt_version as string;
-  if (r.last_hello_at !== null) d.lastHelloAt = r.last_hello_at as string;
-  if (r.last_hello !== null && r.last_hello !== undefined) d.lastHello = JSON.parse(r.last_hello as string);
-  if (r.provisioned_at !== null) d.provisionedAt = r.provisioned_at as string;
-  if (r.last_error !== null) d.lastError = JSON.parse(r.last_error as string);
-  return d;
-}
-
-function toEvent(r: Row): SiteEvent {
-  const e: SiteEvent = {
-    id: r.id as number,
-    at: r.at as string,
-    level: r.level as EventLevel,
-    type: r.type as string,
-    message: r.message as string,
-  };
-  if (r.uuid !== null) e.uuid = r.uuid as string;
-  if (r.job_id !== null) e.jobId = r.job_id as number;
-  if (r.step !== null) e.step = r.step as string;
-  if (r.duration_ms !== null) e.durationMs = r.duration_ms as number;
-  if (r.data !== null) e.data = JSON.parse(r.data as string);
-  return e;
-}
-
-function toJob(r: JobRow): Job {
-  const j: Job = {
-    id: r.id,
-    uuid: r.uuid,
-    reason: r.reason,
-    state: r.state,
-    journal: JSON.parse(r.journal),
-    attempts: r.attempts,
-    fencingToken: r.fencing_token,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.step !== null) j.step = r.step;
-  if (r.lease_owner !== null) j.leaseOwner = r.lease_owner;
-  if (r.lease_expires_at !== null) j.leaseExpiresAt = r.lease_expires_at;
-  if (r.last_error !== null) j.lastError = JSON.parse(r.last_error);
-  return j;
-}
-
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], field: string): T {
-  if (!allowed.includes(v as T))
-    throw new StoreInputError(`${field} must be one of ${allowed.join(', ')}`, field);
-  return v as T;
-}
-
-/** Free text up to 4000 characters (messages may span lines). */
-function message(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length > 4000)
-    throw new StoreInputError(`${field} must be text up to 4000 characters`, field);
-  return v;
-}
-
-function intArg(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new StoreInputError(`${field} must be a non-negative integer`, field);
-  }
-  return v;
-}
-
-function positiveInt(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new StoreInputError(`${field} must be a positive integer`, field);
-  }
-  return v;
-}
-
-function limitArg(v: number | undefined): number {
-  if (v === undefined) return DEFAULT_LIST_LIMIT;
-  positiveInt(v, 'limit');
-  return Math.min(v, MAX_LIST_LIMIT);
-}
-
-function validateError(e: unknown, field: string): { code: string; message: string; step?: string } {
-  if (typeof e !== 'object' || e === null) throw new StoreInputError(`${field} must be an object`, field);
-  const o = e as Record<string, unknown>;
-  const out: { code: string; message: string; step?: string } = {
-    code: text(o.code, `${field}.code`, 1, 200),
-    message: message(o.message, `${field}.message`),
-  };
-  if (o.step !== undefined) out.step = text(o.step, `${field}.step`, 1, 200);
-  return out;
-}
-
-const HASH_ALGORITHMS = ['sha1', 'sha256', 'sha384'] as const;
-
-function validateHelloRecord(v: unknown): HelloRecord {
-  const h = v as Partial<HelloRecord> | null;
-  const bad = (why: string) => new StoreInputError(`lastHello ${why}`, 'lastHello');
-  if (typeof h !== 'object' || h === null) throw bad('must be an object');
-  if (!Number.isSafeInteger(h.retryCount) || (h.retryCount as number) < 0)
-    throw bad('retryCount must be a count');
-  if (typeof h.receivedAt !== 'string' || Number.isNaN(Date.parse(h.receivedAt))) {
-    throw bad('receivedAt must be an ISO 8601 time');
-  }
-  if (
-    !Array.isArray(h.algorithms) ||
-    h.algorithms.some((a: unknown) => !HASH_ALGORITHMS.includes(a as 'sha1'))
-  ) {
-    throw bad('algorithms must be sha1, sha256 or sha384');
-  }
-  if (!Array.isArray(h.matches) || h.matches.length > 100) throw bad('matches must be a list');
-  const matches = h.matches.map((m: HelloRecord['matches'][number] | null) => {
-    if (
-      typeof m !== 'object' ||
-      m === null ||
-      !Number.isSafeInteger(m.certificateId) ||
-      !HASH_ALGORITHMS.includes(m.algorithm) ||
-      typeof m.hash !== 'string' ||
-      !/^[0-9a-f]{40,96}$/.test(m.hash)
-    ) {
-      throw bad('matches must be { certificateId, algorithm, hash (lower-case hex) }');
-    }
-    return { certificateId: m.certificateId, algorithm: m.algorithm, hash: m.hash };
-  });
-  return {
-    retryCount: h.retryCount as number,
-    algorithms: [...h.algorithms],
-    matches,
-    receivedAt: h.receivedAt,
-  };
-}
-
-function validateDevicePatch(patch: Partial<Omit<DeviceRecord, 'uuid' | 'updatedAt'>>): Row {
-  if (typeof patch !== 'object' || patch === null)
-    throw new StoreInputError('patch must be an object', 'patch');
-  const out: Row = {};
-  for (const [k, v] of Object.entries(patch)) {
-    switch (k) {
-      case 'status':
-        if (v === undefined) throw new StoreInputError('status cannot be cleared', 'status');
-        out.status = oneOf(v, DEVICE_STATUSES, 'status');
-        break;
-      case 'address':
-      case 'amtVersion':
-        out[k] = v === undefined ? undefined : text(v, k, 1, 200);
-        break;
-      case 'lastHelloAt':
-      case 'provisionedAt':
-        if (v !== undefined && (typeof v !== 'string' || Number.isNaN(Date.parse(v)))) {
-          throw new StoreInputError(`${k} must be an ISO 8601 time`, k);
-        }
-        out[k] = v;
-        break;
-      case 'lastError':
-        out.lastError = v === undefined ? undefined : validateError(v, 'lastError');
-        break;
-      case 'lastHello':
-        out.lastHello = v === undefined ? undefined : validateHelloRecord(v);
-        break;
-      default:
-        throw new StoreInputError(`unknown device field ${k}`, k);
-    }
-  }
-  return out;
-}
-
-function validateEvent(e: NewSiteEvent, nowIso: string, share = false): Omit<SiteEvent, 'id'> {
-  if (typeof e !== 'object' || e === null) throw new StoreInputError('event must be an object', 'event');
-  const out: Omit<SiteEvent, 'id'> = {
-    at: e.at === undefined ? nowIso : e.at,
-    level: oneOf(e.level, EVENT_LEVELS, 'level'),
-    type: text(e.type, 'type', 1, 200),
-    message: message(e.message, 'message'),
-  };
-  if (Number.isNaN(Date.parse(out.at))) throw new StoreInputError('at must be an ISO 8601 time', 'at');
-  if (e.uuid !== undefined) out.uuid = normalizeUuid(e.uuid);
-  if (e.jobId !== undefined) out.jobId = intArg(e.jobId, 'jobId');
-  if (e.step !== undefined) out.step = text(e.step, 'step', 1, 200);
-  if (e.durationMs !== undefined) {
-    if (typeof e.durationMs !== 'number' || !Number.isFinite(e.durationMs) || e.durationMs < 0) {
-      throw new StoreInputError('durationMs must be a non-negative number', 'durationMs');
-    }
-    out.durationMs = e.durationMs;
-  }
-  if (e.data !== undefined) {
-    if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) {
-      throw new StoreInputError('data must be an object', 'data');
-    }
-    // Events never carry a secret: scrub secret-named keys even if a caller slipped one in. Data
-    // that is only serialised (`share`) and has nothing to scrub is used as it is.
-    out.data = share && !needsRedaction(e.data, 0) ? e.data : redactSecrets(e.data);
-  }
-  return out;
-}
-
-function sameKeys(a: readonly Buffer[], b: readonly Buffer[]): boolean {
-  return a.length === b.length && a.every((k, i) => k.equals(b[i] as Buffer));
-}
-
-const secretKeyCache = new Map<string, boolean>();
-
-function secretKey(k: string): boolean {
-  let hit = secretKeyCache.get(k);
-  if (hit === undefined) {
-    if (secretKeyCache.size >= 4096) secretKeyCache.clear();
-    hit = isSecretKey(k);
-    secretKeyCache.set(k, hit);
-  }
-  return hit;
-}
-
-/**
- * Whether `redactSecrets` would change how `v` serialises: a secret-named key in a plain object
- * or array at any depth, or a buffer, an error or a `toJSON` key there (it rewrites those). Deep
- * nesting (a cycle, say) answers true, and the full redaction sorts it out. Class instances are
- * not looked into, as `redactSecrets` leaves them alone too.
- */
-function needsRedaction(v: unknown, depth: number): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  if (depth > 32 || Buffer.isBuffer(v) || ArrayBuffer.isView(v) || v instanceof Error) return true;
-  if (Array.isArray(v)) {
-    if ((v as { toJSON?: unknown }).toJSON !== undefined) return true;
-    for (const x of v) if (needsRedaction(x, depth + 1)) return true;
-    return false;
-  }
-  const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) return false;
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (k === 'toJSON' || secretKey(k) || needsRedaction(o[k], depth + 1)) return true;
-  }
-  return false;
-}
-
-function toCertificateInfo(r: Row): ProvisioningCertificateInfo {
-  return {
-    id: r.id as number,
-    name: r.name as string,
-    certPem: r.cert_pem as string,
-    rootHashes: {
-      sha1: r.root_sha1 as string,
-      sha256: r.root_sha256 as string,
-      sha384: r.root_sha384 as string,
-    },
-    enabled: r.enabled === 1,
-    createdAt: r.created_at as string,
-  };
 }
