@@ -16,7 +16,7 @@ import { backupSiteDatabase, pruneEventLog, rotateSecretKey } from './maintenanc
 import { hostPort } from './net.js';
 import { readinessWarnings } from './readiness.js';
 import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
-import { openConfiguredStore } from './store/open.js';
+import { describeStoreLocation, openConfiguredStore } from './store/open.js';
 import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
 import {
   DEVICE_STATUSES,
@@ -170,7 +170,7 @@ program
       const service = await startService(config);
       const api = service.apiUrl ? `, admin API on ${service.apiUrl}` : '';
       process.stderr.write(
-        `oobkit: serving — hellos on ${hostPort(service.helloAddress)}${api}; API token in ${config.dataDir}/api-token unless OOBKIT_API_TOKEN is set\n`,
+        `oobkit: serving — hellos on ${hostPort(service.helloAddress)}${api}; site store ${describeStoreLocation(config)}; API token in ${config.dataDir}/api-token unless OOBKIT_API_TOKEN is set\n`,
       );
       const warnings = [
         ...(service.apiWarning ? [service.apiWarning] : []),

@@ -12,15 +12,17 @@ export interface CliRun {
 
 /**
  * Runs `oobkit --data-dir <dataDir> ...args` asynchronously (a server in this process may have to
- * answer it), with no `OOBKIT_*` variable of the test's environment, and `input` on stdin.
+ * answer it), with no `OOBKIT_*` variable of the test's environment but those of `env`, and
+ * `input` on stdin.
  */
 export function runOobkit(
   dataDir: string,
   args: string[],
-  opts: { cwd?: string; input?: string } = {},
+  opts: { cwd?: string; input?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
+  Object.assign(env, opts.env);
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,

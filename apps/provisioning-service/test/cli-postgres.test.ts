@@ -1,0 +1,122 @@
+/**
+ * The CLI on a PostgreSQL site store (OOBKIT_DATABASE_URL): data commands read and write the
+ * shared database, not the data folder; the SQLite-file commands refuse with what to do instead;
+ * `serve` names the store without its password. Skipped without PostgreSQL's binaries, except
+ * under `CI=true`, where that is a failure.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fileKeyProvider } from '../src/secrets/index.js';
+import { describeStoreLocation } from '../src/store/open.js';
+import { openPostgresStore } from '../src/store/postgres.js';
+import { CLI, runOobkit } from './cli-runner.js';
+import { startPgServer } from './pg-server.js';
+
+const server = await startPgServer();
+
+describe('oobkit CLI on a PostgreSQL site store', () => {
+  if ('unavailable' in server) {
+    it.skip(server.unavailable, () => undefined);
+    return;
+  }
+  afterAll(() => server.stop());
+
+  let dir: string;
+  let url: string;
+  beforeEach(async () => {
+    if (!existsSync(CLI)) throw new Error(`build the CLI first: ${CLI} is missing`);
+    dir = mkdtempSync(join(tmpdir(), 'oobkit-cli-pg-'));
+    url = server.url(await server.createDatabase());
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const oobkit = (args: string[], input?: string) =>
+    runOobkit(join(dir, 'data'), args, {
+      cwd: dir,
+      env: { OOBKIT_DATABASE_URL: url },
+      ...(input === undefined ? {} : { input }),
+    });
+
+  it('imports into the database and lists from it; nothing is written to a SQLite file', async () => {
+    const csv = join(dir, 'fleet.csv');
+    writeFileSync(
+      csv,
+      'uuid,hostName,domainName\n8f3a1c2e-0000-4000-8000-0000000000a1,pc-1,corp.example.com\n8f3a1c2e-0000-4000-8000-0000000000a2,pc-2,corp.example.com\n',
+    );
+    const imported = await oobkit(['import', csv, '--json']);
+    expect(imported.stderr).toBe('');
+    expect(JSON.parse(imported.stdout)).toEqual({ created: 2, updated: 0 });
+    const listed = JSON.parse((await oobkit(['computers', 'list', '--json'])).stdout) as Array<{
+      hostName: string;
+    }>;
+    expect(listed.map((c) => c.hostName)).toEqual(['pc-1', 'pc-2']);
+    expect(existsSync(join(dir, 'data', 'oobkit.db'))).toBe(false);
+
+    // The same rows, read by a store of this process on the same database and key file.
+    const store = await openPostgresStore({
+      connectionString: url,
+      keyProvider: fileKeyProvider(join(dir, 'data', 'secret.key')),
+    });
+    try {
+      expect((await store.listComputers()).map((c) => c.hostName)).toEqual(['pc-1', 'pc-2']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses backup and rotate-key, saying what to use instead, and changes nothing', async () => {
+    const backup = await oobkit(['backup', join(dir, 'copy.db')]);
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toMatch(/pg_dump/);
+    expect(existsSync(join(dir, 'copy.db'))).toBe(false);
+    const rotate = await oobkit(['rotate-key']);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toMatch(/PostgreSQL/);
+  });
+
+  it('serve names the store, with the password masked', async () => {
+    const withPassword = url.replace('postgres@', 'postgres:s3cret-pw@');
+    expect(describeStoreLocation({ databasePath: 'unused', databaseUrl: withPassword })).not.toContain(
+      's3cret-pw',
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--data-dir',
+        join(dir, 'data'),
+        'serve',
+        '--hello-host',
+        '127.0.0.1',
+        '--hello-port',
+        '0',
+        '--api-port',
+        '0',
+      ],
+      {
+        cwd: dir,
+        env: {
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OOBKIT_'))),
+          OOBKIT_DATABASE_URL: withPassword,
+          OOBKIT_LOG_LEVEL: 'silent',
+        },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/serving/.test(stderr) && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toMatch(/site store postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/oobkit_test_\w+/);
+      expect(stderr).not.toContain('s3cret-pw');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 60_000);
+});
