@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startPgServer } from '@oobkit/test-servers';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fileKeyProvider } from '../src/secrets/index.js';
 import { describeStoreLocation } from '../src/store/open.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { CLI, runOobkit } from './cli-runner.js';
-import { startPgServer } from './pg-server.js';
 
 const server = await startPgServer();
 

@@ -4,12 +4,13 @@
  * once, by one of them, and the password stored for it opens it. Skipped without PostgreSQL's
  * binaries, except under `CI=true`, where that is a failure.
  */
+
+import { startPgServer } from '@oobkit/test-servers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { staticKeyProvider } from '../src/secrets/index.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import type { SiteStore } from '../src/store/types.js';
 import { createSite } from './flow-harness.js';
-import { startPgServer } from './pg-server.js';
 
 const FLEET = 24;
 const server = await startPgServer();

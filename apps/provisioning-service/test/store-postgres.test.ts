@@ -1,5 +1,5 @@
 /**
- * The SiteStore contract on PostgreSQL: a throw-away server for this file (test/pg-server.ts),
+ * The SiteStore contract on PostgreSQL: a throw-away server for this file (@oobkit/test-servers),
  * a fresh database per test. Without PostgreSQL's binaries the suite is skipped, saying why,
  * except under `CI=true`, where that is a failure.
  *
@@ -12,13 +12,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type PgServer, startPgServer } from '@oobkit/test-servers';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createKeyFile, fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.js';
 import { PG_MIGRATIONS } from '../src/store/postgres-migrations.js';
 import type { NewSiteEvent, ProvisioningSettings, SiteEvent, SiteStore } from '../src/store/types.js';
-import { type PgServer, startPgServer } from './pg-server.js';
 import {
   DEVICE_CA,
   DEVICE_CA_KEY_BODY,

@@ -7,6 +7,10 @@
  *   trivial loopback TLS server.
  * The devices and the floor server run in a worker thread, so each side has the client and the
  * server on different threads. Also printed: per-device job time and heap per in-flight job.
+ *
+ * A second comparison runs the same fleets through a service on PostgreSQL (a throw-away server
+ * on this host, @oobkit/test-servers) against the service on SQLite: what the scale-out store
+ * costs one instance. Skipped, saying why, where PostgreSQL's binaries are missing.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,12 +27,15 @@ import {
   createLogger,
   type JobFinished,
   newTransportStats,
+  openPostgresStore,
   openSqliteStore,
   type RunningService,
   resolveConfig,
+  type SiteStore,
   startService,
   staticKeyProvider,
 } from '@oobkit/provisioning-service';
+import { startPgServer } from '@oobkit/test-servers';
 import { buildConnector, Client } from 'undici';
 import type { Comparison } from '../harness.js';
 
@@ -203,45 +210,53 @@ export async function comparisons(): Promise<Comparison[]> {
     path: ':memory:',
     keyProvider: staticKeyProvider(Buffer.alloc(32, 9)),
   });
-  await store.addProvisioningCertificate({
-    name: 'bench PKI',
-    certPem: pki.chain.certPem,
-    keyPem: pki.chain.keyPem ?? '',
-    rootHashes: {
-      sha1: pki.rootHashes.sha1.toString('hex'),
-      sha256: pki.rootHashes.sha256.toString('hex'),
-      sha384: pki.rootHashes.sha384.toString('hex'),
-    },
-    enabled: true,
-  });
-  await store.addCredential({ label: 'factory default', username: 'admin', password: 'admin', priority: 1 });
-  await store.putSettings({
-    features: { ping: true, webUi: true, sol: true, ider: true },
-    userAcls: [
-      { username: 'operator', password: generateAmtPassword(), accessPermission: 2, realms: [2, 3, 5] },
-    ],
-    kerberos: { enabled: false },
-    powerBehaviour: 'SP1',
-    powerScheme: 5,
-    wifiProfiles: [
-      {
-        name: 'corp',
-        ssid: 'corp',
-        priority: 1,
-        authenticationMethod: 6,
-        encryptionMethod: 4,
-        pskPassphrase: generateAmtPassword(20),
+  await seedSite(store);
+  async function seedSite(store: SiteStore): Promise<void> {
+    await store.addProvisioningCertificate({
+      name: 'bench PKI',
+      certPem: pki.chain.certPem,
+      keyPem: pki.chain.keyPem ?? '',
+      rootHashes: {
+        sha1: pki.rootHashes.sha1.toString('hex'),
+        sha256: pki.rootHashes.sha256.toString('hex'),
+        sha384: pki.rootHashes.sha384.toString('hex'),
       },
-    ],
-    wired8021x: {
       enabled: true,
-      authenticationProtocol: 2,
-      username: 'amt',
-      password: generateAmtPassword(),
-    },
-    mebxPassword: generateAmtPassword(),
-    adminUsername: 'admin',
-  });
+    });
+    await store.addCredential({
+      label: 'factory default',
+      username: 'admin',
+      password: 'admin',
+      priority: 1,
+    });
+    await store.putSettings({
+      features: { ping: true, webUi: true, sol: true, ider: true },
+      userAcls: [
+        { username: 'operator', password: generateAmtPassword(), accessPermission: 2, realms: [2, 3, 5] },
+      ],
+      kerberos: { enabled: false },
+      powerBehaviour: 'SP1',
+      powerScheme: 5,
+      wifiProfiles: [
+        {
+          name: 'corp',
+          ssid: 'corp',
+          priority: 1,
+          authenticationMethod: 6,
+          encryptionMethod: 4,
+          pskPassphrase: generateAmtPassword(20),
+        },
+      ],
+      wired8021x: {
+        enabled: true,
+        authenticationProtocol: 2,
+        username: 'amt',
+        password: generateAmtPassword(),
+      },
+      mebxPassword: generateAmtPassword(),
+      adminUsername: 'admin',
+    });
+  }
 
   let gate: { hold: boolean; waiting: Array<() => void>; arrived: number; all?: () => void } = {
     hold: false,
@@ -249,7 +264,7 @@ export async function comparisons(): Promise<Comparison[]> {
     arrived: 0,
   };
   const stats = newTransportStats();
-  const start = async (workers: number): Promise<Service> => {
+  const start = async (workers: number, on: SiteStore = store): Promise<Service> => {
     const s = await startService(
       resolveConfig(
         {
@@ -258,13 +273,13 @@ export async function comparisons(): Promise<Comparison[]> {
           api: { host: '127.0.0.1', port: 0, token: 'bench-token-0123456789' },
           workers,
           leaseMs: 120_000,
-          instanceId: `bench-${workers}`,
+          instanceId: `bench-${workers}${on === store ? '' : '-pg'}`,
           logLevel: 'silent',
         },
         {},
       ),
       {
-        store,
+        store: on,
         api: false,
         stats,
         ca: builtInCertificateAuthority({ keys }),
@@ -283,9 +298,9 @@ export async function comparisons(): Promise<Comparison[]> {
   };
   const service = await start(WORKERS);
 
-  const newFleet = async (count: number, helloPort: number) => {
+  const newFleet = async (count: number, helloPort: number, into: SiteStore = store) => {
     const uuids = Array.from({ length: count }, () => randomUUID());
-    await store.importComputers(
+    await into.importComputers(
       uuids.map((uuid, i) => ({
         uuid,
         hostName: `pc-${i + 1}`,
@@ -437,6 +452,8 @@ export async function comparisons(): Promise<Comparison[]> {
   const cpu = {
     subject: { main: 0, worker: 0, devices: 0 },
     floor: { main: 0, worker: 0, devices: 0 },
+    sqlite: { main: 0, worker: 0, devices: 0 },
+    postgres: { main: 0, worker: 0, devices: 0 },
   };
   const accounted = (side: keyof typeof cpu, batch: () => Promise<number>) => async () => {
     const m0 = threadCpuNs();
@@ -460,7 +477,57 @@ export async function comparisons(): Promise<Comparison[]> {
         `  thread CPU per device (all batches of each side): service main ${per(s.main, s.devices)} ms, simulated devices ${per(s.worker, s.devices)} ms; floor client ${per(f.main, f.devices)} ms, floor server ${per(f.worker, f.devices)} ms`,
       );
     }
+    const q = cpu.sqlite;
+    const p = cpu.postgres;
+    if (q.devices > 0 && p.devices > 0) {
+      notes.push(
+        `  PostgreSQL vs SQLite, service main thread CPU per device: ${per(p.main, p.devices)} vs ${per(q.main, q.devices)} ms (the PostgreSQL server's own processes are not counted)`,
+      );
+    }
   });
+
+  // The same service on PostgreSQL: a throw-away server on this host, fresh fleets for each
+  // batch of either side, made before anything is timed.
+  const comparisons: Comparison[] = [];
+  const pg = await startPgServer();
+  if ('unavailable' in pg) {
+    notes.push(`\nprovisioning on PostgreSQL: skipped: ${pg.unavailable}`);
+  } else {
+    cleanups.push(() => pg.stop());
+    const pgStore = await openPostgresStore({
+      connectionString: pg.url(await pg.createDatabase()),
+      keyProvider: staticKeyProvider(Buffer.alloc(32, 9)),
+    });
+    cleanups.push(() => pgStore.close());
+    await seedSite(pgStore);
+    const pgService = await start(WORKERS, pgStore);
+    // A warm-up and five rounds per side (the harness's defaults).
+    const sqliteFleets: Array<{ fleet: number; devices: DeviceInfo[] }> = [];
+    const pgFleets: Array<{ fleet: number; devices: DeviceInfo[] }> = [];
+    for (let i = 0; i < 6; i++) {
+      sqliteFleets.push(await newFleet(DEVICES, service.helloAddress.port));
+      pgFleets.push(await newFleet(DEVICES, pgService.helloAddress.port, pgStore));
+    }
+    // One untimed batch first: the PostgreSQL side's first jobs also pay for its connections.
+    await provision(pgService, await newFleet(DEVICES, pgService.helloAddress.port, pgStore));
+    const batchOn = (svc: Service, into: SiteStore, list: typeof pgFleets) => async () => {
+      const fleet = list.shift() ?? (await newFleet(DEVICES, svc.helloAddress.port, into));
+      await provision(svc, fleet);
+      return DEVICES;
+    };
+    comparisons.push({
+      title: `fleet provisioning on PostgreSQL (a throw-away server on this host, 4 connections) vs on SQLite, ${DEVICES} AMT 16 devices, ${WORKERS} workers`,
+      unit: 'device',
+      baseline: {
+        name: 'service on SQLite',
+        batch: accounted('sqlite', batchOn(service, store, sqliteFleets)),
+      },
+      subject: {
+        name: 'service on PostgreSQL',
+        batch: accounted('postgres', batchOn(pgService, pgStore, pgFleets)),
+      },
+    });
+  }
 
   return [
     {
@@ -477,5 +544,6 @@ export async function comparisons(): Promise<Comparison[]> {
         }),
       },
     },
+    ...comparisons,
   ];
 }
