@@ -33,7 +33,7 @@ function openAt(path: string, { now, key }: SiteStoreOpenOptions): Promise<SiteS
 
 /*
  * The contract runs twice. `:memory:` is the quick one, but every connection to it is a database
- * of its own, so it cannot be opened a second time: the contract skips its few tests that need two
+ * of its own, so it cannot be opened a second time: the contract leaves out its few tests that need two
  * stores on one database (a race, a reopen, a wrong key at open) there. A file in a temp folder,
  * made and removed per test, runs all of them, through real separate connections as two service
  * instances would have.
