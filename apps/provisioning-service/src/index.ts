@@ -122,6 +122,7 @@ export {
   StoreConflictError,
   StoreInputError,
   StoreNotFoundError,
+  StoreUnavailableError,
 } from './store/errors.js';
 export { describeStoreLocation, openConfiguredStore } from './store/open.js';
 export { openPostgresStore, type PostgresStoreOptions } from './store/postgres.js';

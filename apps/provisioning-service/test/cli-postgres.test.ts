@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPgServer } from '@oobkit/test-servers';
@@ -74,6 +75,27 @@ describe('oobkit CLI on a PostgreSQL site store', () => {
     const rotate = await oobkit(['rotate-key']);
     expect(rotate.code).toBe(2);
     expect(rotate.stderr).toMatch(/PostgreSQL/);
+  });
+
+  it('a server it cannot reach is STORE_UNAVAILABLE, naming the store without its password', async () => {
+    // A port nothing listens on: bound, then released.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const r = await runOobkit(join(dir, 'data'), ['devices'], {
+      cwd: dir,
+      env: { OOBKIT_DATABASE_URL: `postgres://oobkit:s3cret-pw@127.0.0.1:${port}/site` },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `STORE_UNAVAILABLE: cannot use the PostgreSQL site store at postgres://oobkit:\\*\\*\\*@127\\.0\\.0\\.1:${port}/site: .*ECONNREFUSED`,
+      ),
+    );
+    expect(r.stderr).not.toContain('s3cret-pw');
   });
 
   it('serve names the store, with the password masked', async () => {

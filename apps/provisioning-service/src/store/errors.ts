@@ -10,6 +10,7 @@ export type ServiceErrorCode =
   | 'STORE_CONFLICT'
   | 'STORE_MIGRATION'
   | 'STORE_CLOSED'
+  | 'STORE_UNAVAILABLE'
   | 'SECRET_KEY_INVALID'
   | 'SECRET_KEY_MISMATCH'
   | 'SECRET_KEY_ROTATED'
@@ -80,6 +81,14 @@ export class StoreConflictError extends ServiceError {
   override readonly name = 'StoreConflictError';
   constructor(message: string) {
     super('STORE_CONFLICT', message);
+  }
+}
+
+/** The site store's server cannot be reached or refuses this client (PostgreSQL). */
+export class StoreUnavailableError extends ServiceError {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_UNAVAILABLE', message, options);
   }
 }
 

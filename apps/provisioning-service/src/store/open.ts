@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '../config.js';
 import { fileKeyProvider, type SecretKeyProvider } from '../secrets/index.js';
+import { maskDatabaseUrl } from './location.js';
 import { openSqliteStore } from './sqlite.js';
 import type { SiteStore } from './types.js';
 
@@ -22,12 +23,5 @@ export async function openConfiguredStore(
 
 /** Where the store is, for messages: the SQLite path, or the PostgreSQL URL without its password. */
 export function describeStoreLocation(config: Pick<ServiceConfig, 'databasePath' | 'databaseUrl'>): string {
-  if (config.databaseUrl === undefined) return config.databasePath;
-  try {
-    const u = new URL(config.databaseUrl);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the PostgreSQL database (databaseUrl)';
-  }
+  return config.databaseUrl === undefined ? config.databasePath : maskDatabaseUrl(config.databaseUrl);
 }

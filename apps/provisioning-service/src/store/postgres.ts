@@ -41,7 +41,14 @@
 import { generateAmtPassword } from '@oobkit/http-digest';
 import pg, { type CustomTypesConfig, type PoolClient, type QueryResultRow } from 'pg';
 import { type SecretKeyProvider, sealSecret, secretKeysOf } from '../secrets/index.js';
-import { ServiceError, StoreConflictError, StoreInputError, StoreNotFoundError } from './errors.js';
+import {
+  ServiceError,
+  StoreConflictError,
+  StoreInputError,
+  StoreNotFoundError,
+  StoreUnavailableError,
+} from './errors.js';
+import { maskDatabaseUrl } from './location.js';
 import { ADVISORY_NAMESPACE, migratePostgres, OPEN_LOCK } from './postgres-migrations.js';
 import {
   type CertificateRow,
@@ -173,18 +180,44 @@ const PG_TYPES: CustomTypesConfig = {
  * default settings once. A key that is not the one the database was created with fails here
  * with `SecretKeyError('SECRET_KEY_MISMATCH')`.
  */
+/** How long opening a connection may take before the call fails with `STORE_UNAVAILABLE`. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Why the server could not be used, without the URL's password: refused or timed-out
+ * connections, an unknown host, failed authentication, a missing database.
+ */
+function unavailable(url: string, err: unknown): StoreUnavailableError {
+  const e = err as { code?: string; message?: string };
+  const why = e.code && !e.message?.includes(e.code) ? `${e.code}: ${e.message}` : (e.message ?? String(err));
+  return new StoreUnavailableError(
+    `cannot use the PostgreSQL site store at ${maskDatabaseUrl(url)}: ${why}`,
+    {
+      cause: err,
+    },
+  );
+}
+
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<SiteStore> {
   const poolSize = opts.poolSize ?? 4;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
     throw new StoreInputError('poolSize must be a positive integer', 'poolSize');
   }
   const keys = await secretKeysOf(opts.keyProvider);
-  const pool = new pg.Pool({ connectionString: opts.connectionString, max: poolSize, types: PG_TYPES });
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: poolSize,
+    types: PG_TYPES,
+    // A server that drops the connection attempt must not hang the open (or a call) for minutes.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // An idle connection the server dropped: the pool discards it and the next call connects anew.
   pool.on('error', () => undefined);
   try {
     const clock = opts.now ?? Date.now;
-    const client = await pool.connect();
+    const client = await pool.connect().catch((err: unknown) => {
+      throw unavailable(opts.connectionString, err);
+    });
     try {
       await migratePostgres(client, () => new Date(clock()).toISOString());
     } finally {
