@@ -67,6 +67,32 @@ export const DEVICE_CA = {
   keyPem: `-----BEGIN PRIVATE KEY-----\n${DEVICE_CA_KEY_BODY}\n-----END PRIVATE KEY-----\n`,
 };
 
+/**
+ * A settings document carrying every kind of secret the settings hold (for the backends' checks
+ * that no secret is stored in plaintext); `visible-ssid` is the one value that must show.
+ */
+export function settingsWith(
+  base: ProvisioningSettings,
+  s: { acl: string; psk: string; dot1x: string; mebx: string },
+): ProvisioningSettings {
+  return {
+    ...base,
+    userAcls: [{ username: 'u1', password: s.acl, accessPermission: 2, realms: [3] }],
+    wifiProfiles: [
+      {
+        name: 'w',
+        ssid: 'visible-ssid',
+        priority: 1,
+        authenticationMethod: 6,
+        encryptionMethod: 4,
+        pskPassphrase: s.psk,
+      },
+    ],
+    wired8021x: { enabled: true, authenticationProtocol: 2, password: s.dot1x },
+    mebxPassword: s.mebx,
+  };
+}
+
 /** Registers the contract suite, named `SiteStore contract: <name>`, against `factory`. */
 export function describeSiteStoreContract(name: string, factory: SiteStoreFactory): void {
   describe(`SiteStore contract: ${name}`, () => {
@@ -972,6 +998,13 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
     });
 
     describe('secret key', () => {
+      it('a key of the wrong size is refused at open, before the database is touched', async () => {
+        await expect(open(randomBytes(16))).rejects.toMatchObject({
+          name: 'SecretKeyError',
+          code: 'SECRET_KEY_INVALID',
+        });
+      });
+
       itReopening('a wrong key is refused at open with a typed error', async () => {
         const s = await open();
         await s.addCredential({ label: 'a', username: 'admin', password: 'First!Pass1', priority: 0 });

@@ -18,12 +18,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createKeyFile, fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.js';
 import { PG_MIGRATIONS } from '../src/store/postgres-migrations.js';
-import type { NewSiteEvent, ProvisioningSettings, SiteEvent, SiteStore } from '../src/store/types.js';
+import type { NewSiteEvent, SiteEvent, SiteStore } from '../src/store/types.js';
 import {
   DEVICE_CA,
   DEVICE_CA_KEY_BODY,
   describeSiteStoreContract,
   KEY,
+  settingsWith,
   T0,
   U1,
   U2,
@@ -57,29 +58,6 @@ if ('unavailable' in server) {
 /** The n-th test device's UUID. */
 function device(n: number): string {
   return `8f3a1c2e-0000-4000-8000-${String(n).padStart(12, '0')}`;
-}
-
-/** A settings document carrying every kind of secret the settings hold. */
-function settingsWith(
-  base: ProvisioningSettings,
-  s: { acl: string; psk: string; dot1x: string; mebx: string },
-): ProvisioningSettings {
-  return {
-    ...base,
-    userAcls: [{ username: 'u1', password: s.acl, accessPermission: 2, realms: [3] }],
-    wifiProfiles: [
-      {
-        name: 'w',
-        ssid: 'visible-ssid',
-        priority: 1,
-        authenticationMethod: 6,
-        encryptionMethod: 4,
-        pskPassphrase: s.psk,
-      },
-    ],
-    wired8021x: { enabled: true, authenticationProtocol: 2, password: s.dot1x },
-    mebxPassword: s.mebx,
-  };
 }
 
 const CERT_PEM = '-----BEGIN CERTIFICATE-----\nQ0VSVC1CT0RZLVZJU0lCTEU=\n-----END CERTIFICATE-----\n';

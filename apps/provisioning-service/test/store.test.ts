@@ -23,6 +23,7 @@ import {
   describeSiteStoreContract,
   KEY,
   type SiteStoreOpenOptions,
+  settingsWith,
   T0,
   U1,
 } from './store-contract.js';
@@ -161,22 +162,7 @@ describe('encryption at rest', () => {
     await s.addCredential({ label: 'c', username: 'admin', password: secrets.cred, priority: 0 });
     const settings = await s.getSettings();
     const generatedMebx = settings.mebxPassword;
-    await s.putSettings({
-      ...settings,
-      userAcls: [{ username: 'u1', password: secrets.acl, accessPermission: 2, realms: [3] }],
-      wifiProfiles: [
-        {
-          name: 'w',
-          ssid: 'visible-ssid',
-          priority: 1,
-          authenticationMethod: 6,
-          encryptionMethod: 4,
-          pskPassphrase: secrets.psk,
-        },
-      ],
-      wired8021x: { enabled: true, authenticationProtocol: 2, password: secrets.dot1x },
-      mebxPassword: secrets.mebx,
-    });
+    await s.putSettings(settingsWith(settings, secrets));
     await s.addProvisioningCertificate({
       name: 'p',
       certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
