@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL schema of the site store, as versioned migrations (the counterpart of
  * `migrations.ts`, whose version numbers and names it mirrors, so "schema version N" means the
- * same tables on either backend).
+ * same tables on either backend). Migration 4 adds no table: it is PostgreSQL's alone, the
+ * functions that run the store's hottest writes in one round trip each (see its comments).
  *
  * Column choices, and why they differ from the obvious PostgreSQL types:
  * - Timestamps are `text` holding `Date#toISOString()` output, taken from the store's injected
@@ -24,6 +25,56 @@ import type { Migration } from './migrations.js';
 export const ADVISORY_NAMESPACE = 0x6f6f626b;
 /** Second key of the lock that serialises migrating and seeding between instances opening at once. */
 export const OPEN_LOCK = 1;
+/**
+ * Second key of the advisory lock every event-inserting transaction takes before its INSERT.
+ * Ids come from a sequence, so without it a transaction holding a lower id could commit after
+ * one holding a higher id, and a reader tailing with `listEvents({ afterId })` that saw the
+ * higher one would skip the lower one for good. Under the lock, ids are taken in commit order
+ * (the lock is released only once the commit is visible), so a tail never skips an event.
+ */
+export const EVENTS_LOCK = 2;
+/** First key of the per-(device, kind) lock `confirmSecret` takes (`oobs`). */
+const SECRETS_NAMESPACE = 0x6f6f6273;
+
+// Pieces of migration 4's plpgsql. They are part of a released migration's text: never edit
+// them (a later migration that needs other ones writes its own).
+
+/**
+ * The fencing check as a plpgsql condition on the job row `job` read under a lock: true unless the
+ * job is running under exactly the token `p_token` (the rule of `checkLease`, which the store
+ * applies to the row a function returns for its error).
+ */
+const STALE = "job.state IS DISTINCT FROM 'running' OR job.fencing_token IS DISTINCT FROM p_token";
+/**
+ * How a worker's write to its job starts, in plpgsql: the job row locked `FOR UPDATE` into `job`
+ * and the fencing check, `status` set to 'missing' or 'stale' when it fails; the caller's
+ * `ELSIF`/`ELSE` branches and `END IF` follow.
+ */
+const LOCK_LEASED_JOB = `SELECT * INTO job FROM jobs WHERE id = p_id FOR UPDATE;
+        IF NOT FOUND THEN
+          status := 'missing';
+        ELSIF ${STALE} THEN
+          status := 'stale';`;
+/**
+ * With a lease (`p_lease`), in plpgsql: the job row (`p_job`) locked `FOR SHARE` into `job`, the
+ * fencing check (`p_token`), and that the job is the device's `uuid` (when that is not NULL); when
+ * one fails the function returns `status` 'lease' and the row, to `checkLease` in the store.
+ */
+function shareLease(uuid: string): string {
+  return `IF p_lease THEN
+          SELECT * INTO job FROM jobs WHERE id = p_job FOR SHARE;
+          IF NOT FOUND OR ${STALE} OR (${uuid} IS NOT NULL AND job.uuid IS DISTINCT FROM ${uuid}) THEN
+            status := 'lease';
+            RETURN NEXT;
+            RETURN;
+          END IF;
+          job := NULL;
+        END IF;`;
+}
+/** The parameters of a function that inserts events: one array per `events` column, in order. */
+const EVENT_ARRAYS = `e_at text[], e_level text[], e_type text[], e_uuid text[], e_job_id bigint[], e_step text[],
+        e_message text[], e_duration_ms double precision[], e_data text[]`;
+const EVENT_ARGS = 'e_at, e_level, e_type, e_uuid, e_job_id, e_step, e_message, e_duration_ms, e_data';
 
 /** Oldest first. Never edit a released migration: append a new one. */
 export const PG_MIGRATIONS: readonly Migration[] = [
@@ -145,6 +196,121 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'last accepted hello on the device',
     sql: 'ALTER TABLE devices ADD COLUMN last_hello text;',
+  },
+  {
+    version: 4,
+    name: 'one round trip for the hot writes',
+    // Each function is one transaction of the store, run as one statement: the same locks in the
+    // same order, and the same checks, as the store's transactions of several statements were.
+    // Functions that decide return a `status` (and the row it was decided on) for the store to
+    // turn into its result or its typed error; `job` is NULL where there is nothing to tell.
+    sql: `
+      -- Events in the given order, as the last writes of the caller's transaction, under the
+      -- events lock (EVENTS_LOCK): ids are then taken in commit order, so a tail never skips one.
+      CREATE FUNCTION oobkit_insert_events(${EVENT_ARRAYS}) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF coalesce(cardinality(e_at), 0) = 0 THEN
+          RETURN;
+        END IF;
+        PERFORM pg_advisory_xact_lock(${ADVISORY_NAMESPACE}, ${EVENTS_LOCK});
+        INSERT INTO events (at, level, type, uuid, job_id, step, message, duration_ms, data)
+          SELECT e.at, e.level, e.type, e.uuid, e.job_id, e.step, e.message, e.duration_ms, e.data
+            FROM unnest(${EVENT_ARGS})
+              WITH ORDINALITY AS e(at, level, type, uuid, job_id, step, message, duration_ms, data, ord)
+            ORDER BY e.ord;
+      END $fn$;
+
+      -- recordStep: under the job's row lock, the fencing check; then, with p_merge, the journal
+      -- merged by the store (p_journal) is written only onto the journal it was merged from
+      -- (p_expected); another one is returned instead ('changed', nothing written) to merge onto.
+      CREATE FUNCTION oobkit_record_step(p_id bigint, p_token bigint, p_merge boolean, p_expected text,
+          p_journal text, p_step text, p_at text, ${EVENT_ARRAYS})
+        RETURNS TABLE (status text, job jobs) LANGUAGE plpgsql AS $fn$
+      BEGIN
+        ${LOCK_LEASED_JOB}
+        ELSIF p_merge AND job.journal IS DISTINCT FROM p_expected THEN
+          status := 'changed';
+        ELSE
+          UPDATE jobs SET journal = CASE WHEN p_merge THEN p_journal ELSE journal END,
+              step = coalesce(p_step, step), updated_at = p_at
+            WHERE id = p_id;
+          PERFORM oobkit_insert_events(${EVENT_ARGS});
+          status := 'done';
+          job := NULL;
+        END IF;
+        RETURN NEXT;
+      END $fn$;
+
+      -- finishJob: under the job's row lock, the fencing check, the final state, the events;
+      -- 'done' returns the job as it ended.
+      CREATE FUNCTION oobkit_finish_job(p_id bigint, p_token bigint, p_state text, p_error text, p_at text,
+          ${EVENT_ARRAYS})
+        RETURNS TABLE (status text, job jobs) LANGUAGE plpgsql AS $fn$
+      BEGIN
+        ${LOCK_LEASED_JOB}
+        ELSE
+          UPDATE jobs SET state = p_state, last_error = p_error, lease_owner = NULL, lease_expires_at = NULL,
+              updated_at = p_at
+            WHERE id = p_id RETURNING * INTO job;
+          PERFORM oobkit_insert_events(${EVENT_ARGS});
+          status := 'done';
+        END IF;
+        RETURN NEXT;
+      END $fn$;
+
+      -- addPendingSecret, its value already sealed: with a lease, the job row FOR SHARE (no claim
+      -- can move the job on until the secret is stored) and the fencing check; then the key check
+      -- FOR SHARE, which must still be the record the store checked its key against before
+      -- sealing (p_check): else 'rotated', nothing written.
+      CREATE FUNCTION oobkit_add_secret(p_id bigint, p_uuid text, p_kind text, p_value bytea, p_at text,
+          p_check bytea, p_lease boolean, p_job bigint, p_token bigint)
+        RETURNS TABLE (status text, job jobs) LANGUAGE plpgsql AS $fn$
+      BEGIN
+        ${shareLease('p_uuid')}
+        PERFORM 1 FROM meta WHERE key = 'key_check' AND value = p_check FOR SHARE;
+        IF NOT FOUND THEN
+          status := 'rotated';
+        ELSE
+          INSERT INTO device_secrets (id, uuid, kind, state, value_enc, created_at)
+            VALUES (p_id, p_uuid, p_kind, 'pending', p_value, p_at);
+          status := 'done';
+        END IF;
+        RETURN NEXT;
+      END $fn$;
+
+      -- confirmSecret: pending -> current, the previous current one and older pending ones
+      -- retired. The key check FOR SHARE first (reencryptSecrets rewrites every secret row
+      -- holding it FOR UPDATE: this keeps our row locks and its from interleaving); then the
+      -- per-(device, kind) lock, and the secret read again as it is now that no other
+      -- confirmation of the group can run; with a lease, the job row FOR SHARE and the fencing
+      -- check ('lease', with the secret's device).
+      CREATE FUNCTION oobkit_confirm_secret(p_id bigint, p_lease boolean, p_job bigint, p_token bigint,
+          p_at text)
+        RETURNS TABLE (status text, secret_uuid text, job jobs) LANGUAGE plpgsql AS $fn$
+      DECLARE
+        s device_secrets;
+      BEGIN
+        PERFORM 1 FROM meta WHERE key = 'key_check' FOR SHARE;
+        SELECT * INTO s FROM device_secrets WHERE id = p_id;
+        IF FOUND THEN
+          PERFORM pg_advisory_xact_lock(${SECRETS_NAMESPACE}, hashtext(s.uuid || ':' || s.kind));
+          SELECT * INTO s FROM device_secrets WHERE id = p_id;
+        END IF;
+        secret_uuid := s.uuid;
+        ${shareLease('secret_uuid')}
+        IF s.id IS NULL THEN
+          status := 'missing';
+        ELSIF s.state = 'pending' THEN
+          UPDATE device_secrets SET state = 'retired', retired_at = p_at
+            WHERE uuid = s.uuid AND kind = s.kind AND (state = 'current' OR (state = 'pending' AND id < s.id));
+          UPDATE device_secrets SET state = 'current', confirmed_at = p_at WHERE id = s.id;
+          status := 'done';
+        ELSE
+          status := s.state; -- 'current': nothing to do; 'retired': refused
+        END IF;
+        RETURN NEXT;
+      END $fn$;
+    `,
   },
 ];
 

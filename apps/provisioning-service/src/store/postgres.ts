@@ -9,12 +9,16 @@
  * - A `pg.Pool` (default 4 connections) runs this store's calls concurrently, and other instances
  *   run theirs against the same rows, so no read-then-write may rely on the process. Each one is
  *   a single atomic statement or a READ COMMITTED transaction on one pooled connection that first
- *   locks what it decides on.
+ *   locks what it decides on. The hot writes (`recordStep`, `finishJob`, `addPendingSecret`,
+ *   `confirmSecret`) are such transactions written as plpgsql functions (schema migration 4), so
+ *   each is one statement and one round trip; they return a status and the row it was decided on,
+ *   which the store turns into its result or its typed error (`checkLease` for a lost lease).
  * - Jobs are claimed with `UPDATE … WHERE id = (SELECT … ORDER BY id LIMIT 1 FOR UPDATE SKIP
  *   LOCKED) RETURNING *`: two claimers never wait on or take the same job; a running job whose
  *   lease expired is claimable again, with its fencing token one higher. Every worker write
  *   (`renewLease`, `recordStep`, `finishJob`, and secrets written under a lease) first reads the
  *   job row `FOR UPDATE` (or `FOR SHARE`) and checks it is running under exactly that token.
+ * - `upsertDevice` is one `INSERT … ON CONFLICT DO UPDATE` that sets only the patched columns.
  * - One live job per device is the partial unique index `jobs_one_active_per_device`;
  *   `enqueueJob` inserts with `ON CONFLICT … DO NOTHING` against it and reads the live job back.
  * - Transaction-scoped advisory locks (`pg_advisory_xact_lock`, first key `ADVISORY_NAMESPACE`):
@@ -25,10 +29,14 @@
  *   that it opens with the key about to be used; `reencryptSecrets` holds that record `FOR
  *   UPDATE`, so a write sealed under the old key either commits before the rotation re-seals
  *   everything or, after it, finds the new check and retries with the reloaded key ring
- *   (`SECRET_KEY_ROTATED` once the tries run out).
- * - The job journal is `text` holding JSON (jsonb would reorder its keys), merged in JS inside the
- *   locked transaction with SQLite's read-merge-write path (`mergeJournal`): parse,
- *   `Object.assign`, stringify.
+ *   (`SECRET_KEY_ROTATED` once the tries run out). `addPendingSecret` reads the check and seals
+ *   first, and its function then requires, `FOR SHARE`, that the check is still that record.
+ * - The job journal is `text` holding JSON (jsonb would reorder its keys, and PostgreSQL's JSON
+ *   functions refuse some text JSON keeps escaped, such as U+0000), merged in JS with SQLite's
+ *   read-merge-write rule (`mergeJournal`): parse, `Object.assign`, stringify. The store keeps
+ *   the journal of each job it leased as last read or written, merges onto that, and
+ *   `recordStep`'s function writes the result only if, under the row lock, the stored journal is
+ *   still the one merged onto; else it returns the stored one, to merge onto and try again.
  * - Every time comes from the injected clock, stored as `toISOString()` text in `COLLATE "C"`
  *   columns and compared as text, as SQLite does; the server's clock is never read.
  *
@@ -49,7 +57,7 @@ import {
   StoreUnavailableError,
 } from './errors.js';
 import { maskDatabaseUrl } from './location.js';
-import { ADVISORY_NAMESPACE, migratePostgres, OPEN_LOCK } from './postgres-migrations.js';
+import { ADVISORY_NAMESPACE, EVENTS_LOCK, migratePostgres, OPEN_LOCK } from './postgres-migrations.js';
 import {
   type CertificateRow,
   type ComputerRow,
@@ -58,6 +66,7 @@ import {
   DEVICE_COLUMNS,
   type DeviceRow,
   deviceValues,
+  EVENT_COLUMN_COUNT,
   EVENT_COLUMNS,
   type EventRow,
   type JobRow,
@@ -80,6 +89,7 @@ import {
   certificateAad,
   credentialAad,
   DEVICE_CA_AAD,
+  KEY_RELOADS,
   SEALED_COLUMNS,
   SealingKeys,
   sealKeyCheck,
@@ -143,28 +153,20 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
-/**
- * Second key of the advisory lock every event-inserting transaction takes before its INSERT.
- * Ids come from a sequence, so without it a transaction holding a lower id could commit after
- * one holding a higher id, and a reader tailing with `listEvents({ afterId })` that saw the
- * higher one would skip the lower one for good. Under the lock, ids are taken in commit order
- * (the lock is released only once the commit is visible), so a tail never skips an event.
- */
-const EVENTS_LOCK = 2;
-/** First key of the per-(device, kind) lock `confirmSecret` takes (`oobs`). */
-const SECRETS_NAMESPACE = 0x6f6f6273;
 const KEY_MISMATCH =
   'the secret key is not the key this database was created with (put back the key file this site was set up with)';
 /** Events deleted per statement (and transaction) by `pruneEvents`. */
 const PRUNE_BATCH = 5_000;
-/** Event rows per INSERT statement. */
-const EVENT_INSERT_ROWS = 500;
 /** Rows re-sealed per UPDATE statement by `reencryptSecrets`. */
 const RESEAL_ROWS = 500;
 /** Runs of a transaction the server aborted as a deadlock victim. */
 const TX_TRIES = 3;
 /** Rounds `enqueueJob` tries when the live job it conflicted with ended before it could read it. */
 const ENQUEUE_TRIES = 20;
+/** Rounds `recordStep` merges again when the stored journal is not the one it merged onto. */
+const MERGE_TRIES = 20;
+/** Jobs whose journal the store keeps (see `journals`); the oldest entry goes first. */
+const JOURNALS_KEPT = 1_000;
 
 /** bigint (int8) columns and `count(*)` read as JS numbers: every id and count is a safe integer. */
 const PG_TYPES: CustomTypesConfig = {
@@ -255,6 +257,12 @@ class PostgresSiteStore implements SiteStore {
   private closing: Promise<void> | undefined;
   /** The key ring, and the key of it the records are sealed under. */
   private readonly keys: SealingKeys;
+  /**
+   * The journal of each job this store leased, by job id, as this store last read or wrote it
+   * under that fencing token: what `recordStep` merges onto without reading it first. Only a
+   * guess: the write goes through only if it is still the stored journal.
+   */
+  private readonly journals = new Map<number, { token: number; journal: string }>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -321,18 +329,17 @@ class PostgresSiteStore implements SiteStore {
   }
 
   /** Runs `fn` in one READ COMMITTED transaction on one pooled connection; rolls back if it throws. */
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await this.txOnce(fn);
-      } catch (err) {
-        // The lock order is fixed throughout, so a deadlock should not happen; if the server
-        // still picks this transaction as a victim (or a serialisation failure), nothing of it
-        // was written: run it again from the start.
-        const retry = err instanceof pg.DatabaseError && (err.code === '40P01' || err.code === '40001');
-        if (!retry || tries >= TX_TRIES) throw err;
-      }
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return again(() => this.txOnce(fn));
+  }
+
+  /**
+   * One statement that is a whole transaction of several locks (a function of migration 4), run
+   * again like `tx` if the server picked it as a deadlock victim; its one row.
+   */
+  private async call<R extends QueryResultRow>(sql: string, params: unknown[]): Promise<R> {
+    const { rows } = await again(() => this.q<R>(sql, params));
+    return rows[0] as R;
   }
 
   private async txOnce<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
@@ -656,26 +663,24 @@ class PostgresSiteStore implements SiteStore {
   // ---- devices ---------------------------------------------------------------------------
 
   /**
-   * Read-merge-write under the row lock (`FOR UPDATE`); a device new to the store is inserted
-   * with `ON CONFLICT DO NOTHING`, and if another instance inserted it first, merged again onto
-   * that row.
+   * One `INSERT … ON CONFLICT DO UPDATE`: a device new to the store is inserted as `mergeDevice`
+   * makes it; a stored one gets the patched columns only (a field patched with `undefined`
+   * cleared), under the row lock the upsert takes.
    */
   async upsertDevice(uuid: DeviceUuid, patch: DevicePatch): Promise<DeviceRecord> {
     const id = normalizeUuid(uuid);
     const p = validateDevicePatch(patch, storable);
-    return this.tx(async (c) => {
-      for (;;) {
-        const { rows } = await c.query<DeviceRow>('SELECT * FROM devices WHERE uuid = $1 FOR UPDATE', [id]);
-        const row = rows[0];
-        const merged = mergeDevice(row && toDevice(row), id, p, this.iso());
-        const write = row
-          ? `UPDATE devices SET status = $2, address = $3, amt_version = $4, last_hello_at = $5, last_hello = $6,
-               provisioned_at = $7, last_error = $8, updated_at = $9 WHERE uuid = $1`
-          : `INSERT INTO devices (${DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-               ON CONFLICT (uuid) DO NOTHING`;
-        if ((await c.query(write, deviceValues(merged))).rowCount === 1) return merged;
-      }
-    });
+    this.open();
+    const set = Object.keys(p).map(
+      (k) => `${DEVICE_FIELDS[k as keyof DevicePatch]} = excluded.${DEVICE_FIELDS[k as keyof DevicePatch]}`,
+    );
+    const row = await this.call<DeviceRow>(
+      `INSERT INTO devices (${DEVICE_COLUMNS}) VALUES (${placeholders(9)})
+         ON CONFLICT (uuid) DO UPDATE SET ${[...set, 'updated_at = excluded.updated_at'].join(', ')}
+         RETURNING *`,
+      deviceValues(mergeDevice(undefined, id, p, this.iso())),
+    );
+    return toDevice(row);
   }
 
   async getDevice(uuid: DeviceUuid): Promise<DeviceRecord | undefined> {
@@ -696,6 +701,12 @@ class PostgresSiteStore implements SiteStore {
 
   // ---- device secrets --------------------------------------------------------------------
 
+  /**
+   * Two statements: the secret's id and the key check are read, the value is sealed under the
+   * key that check opens with, then `oobkit_add_secret` stores it, with a lease under the job row
+   * `FOR SHARE` (no claim can move the job on until the secret is stored) and its fencing check,
+   * only while the key check, held `FOR SHARE`, is still the record read.
+   */
   async addPendingSecret(
     uuid: DeviceUuid,
     kind: SecretKind,
@@ -703,67 +714,66 @@ class PostgresSiteStore implements SiteStore {
     lease?: Lease,
   ): Promise<DeviceSecret> {
     const { uuid: owner } = validateNewSecret(uuid, kind, value);
-    return this.withKeys(() =>
-      this.tx(async (c) => {
-        // FOR SHARE: no claim can move the job on until this secret is stored.
-        if (lease) await lockLease(c, lease.jobId, lease.fencingToken, 'FOR SHARE', owner);
-        const seal = await this.sealer(c);
-        const id = await nextId(c, 'device_secrets');
-        const createdAt = this.iso();
-        await c.query(
-          `INSERT INTO device_secrets (id, uuid, kind, state, value_enc, created_at)
-             VALUES ($1, $2, $3, 'pending', $4, $5)`,
-          [id, owner, kind, seal(value, secretAad(id, owner, kind)), createdAt],
+    this.open();
+    return this.withKeys(async () => {
+      for (let round = 1; ; round++) {
+        const key = this.keys.key;
+        const { rows } = await this.q<{ id: number; key_check: Buffer | null }>(
+          `SELECT nextval(pg_get_serial_sequence('device_secrets', 'id')) AS id,
+             (SELECT value FROM meta WHERE key = 'key_check') AS key_check`,
         );
-        return { id, uuid: owner, kind, state: 'pending' as const, value, createdAt };
-      }),
-    );
+        const { id, key_check: check } = rows[0] as { id: number; key_check: Buffer | null };
+        // SECRET_KEY_ROTATED unless the check opens with the key: `withKeys` reloads the ring.
+        const sealed = this.keys.sealer(check ?? undefined, key)(value, secretAad(id, owner, kind));
+        const createdAt = this.iso();
+        const row = await this.call<Decided<'done' | 'lease' | 'rotated'>>(
+          `SELECT r.status, (r.job).* FROM oobkit_add_secret(${placeholders(9)}) AS r`,
+          [
+            id,
+            owner,
+            kind,
+            sealed,
+            createdAt,
+            check,
+            lease !== undefined,
+            idParam(lease?.jobId),
+            idParam(lease?.fencingToken),
+          ],
+        );
+        if (row.status === 'done')
+          return { id, uuid: owner, kind, state: 'pending' as const, value, createdAt };
+        if (row.status === 'lease' && lease) this.leaseLost(row, lease.jobId, lease.fencingToken, owner);
+        // Rotated since it was read: read it again (and refuse if the key is no longer this one).
+        if (round >= KEY_RELOADS) this.keys.sealer(undefined); // throws SECRET_KEY_ROTATED
+      }
+    });
   }
 
   /**
-   * pending → current. The previous current secret of that kind, and any older pending one (an
-   * attempt this one superseded), become retired; confirming a current secret again is a no-op.
-   * Confirmations of one device's secrets of one kind are serialised by an advisory lock, so
-   * two at once end as SQLite's would one after the other (never two current secrets).
+   * pending → current, in one statement (`oobkit_confirm_secret`). The previous current secret
+   * of that kind, and any older pending one (an attempt this one superseded), become retired;
+   * confirming a current secret again is a no-op. Confirmations of one device's secrets of one
+   * kind are serialised by an advisory lock, so two at once end as SQLite's would one after the
+   * other (never two current secrets).
    */
   async confirmSecret(secretId: number, lease?: Lease): Promise<void> {
-    const id = idParam(secretId);
-    await this.tx(async (c) => {
-      // `reencryptSecrets` rewrites every secret row holding the key check FOR UPDATE: taking it
-      // FOR SHARE first keeps our row locks and its from interleaving (a deadlock).
-      await readKeyCheck(c, 'FOR SHARE');
-      const read = async () =>
-        (
-          await c.query<Pick<SecretRow, 'id' | 'uuid' | 'kind' | 'state'>>(
-            'SELECT id, uuid, kind, state FROM device_secrets WHERE id = $1',
-            [id],
-          )
-        ).rows[0];
-      let s = await read();
-      if (s) {
-        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-          SECRETS_NAMESPACE,
-          `${s.uuid}:${s.kind}`,
-        ]);
-        s = await read(); // as it is now that no other confirmation of the group can run
-      }
-      if (lease) await lockLease(c, lease.jobId, lease.fencingToken, 'FOR SHARE', s?.uuid);
-      if (!s) throw new StoreNotFoundError('secret', secretId);
-      if (s.state === 'current') return;
-      if (s.state === 'retired') {
-        throw new StoreConflictError(`secret ${secretId} is retired and cannot become current`);
-      }
-      const at = this.iso();
-      await c.query(
-        `UPDATE device_secrets SET state = 'retired', retired_at = $1
-           WHERE uuid = $2 AND kind = $3 AND (state = 'current' OR (state = 'pending' AND id < $4))`,
-        [at, s.uuid, s.kind, s.id],
-      );
-      await c.query(`UPDATE device_secrets SET state = 'current', confirmed_at = $1 WHERE id = $2`, [
-        at,
-        s.id,
-      ]);
-    });
+    this.open();
+    const row = await this.call<
+      Decided<'done' | 'lease' | 'missing' | 'current' | 'retired'> & { secret_uuid: string | null }
+    >(`SELECT r.status, r.secret_uuid, (r.job).* FROM oobkit_confirm_secret($1, $2, $3, $4, $5) AS r`, [
+      idParam(secretId),
+      lease !== undefined,
+      idParam(lease?.jobId),
+      idParam(lease?.fencingToken),
+      this.iso(),
+    ]);
+    if (row.status === 'lease' && lease) {
+      this.leaseLost(row, lease.jobId, lease.fencingToken, row.secret_uuid ?? undefined);
+    }
+    if (row.status === 'missing') throw new StoreNotFoundError('secret', secretId);
+    if (row.status === 'retired') {
+      throw new StoreConflictError(`secret ${secretId} is retired and cannot become current`);
+    }
   }
 
   async listSecrets(uuid: DeviceUuid, opts: SecretFilter = {}): Promise<DeviceSecret[]> {
@@ -807,23 +817,6 @@ class PostgresSiteStore implements SiteStore {
    */
   private newEvents(list: readonly NewSiteEvent[] | undefined): StoredEvent[] {
     return validateEvents(list, () => this.iso(), rules);
-  }
-
-  /** Inserts events in order, as the last writes of the caller's transaction, under the events lock. */
-  private async insertEvents(c: PoolClient, events: readonly StoredEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_NAMESPACE, EVENTS_LOCK]);
-    for (let i = 0; i < events.length; i += EVENT_INSERT_ROWS) {
-      const chunk = events.slice(i, i + EVENT_INSERT_ROWS);
-      const params: unknown[] = [];
-      for (const ev of chunk) pushEventValues(params, ev);
-      const width = params.length / chunk.length;
-      const tuples = chunk.map(
-        (_, r) => `(${Array.from({ length: width }, (_, k) => `$${r * width + k + 1}`).join(', ')})`,
-      );
-      // A multi-row VALUES list is inserted, and so numbered, in its order.
-      await c.query(`INSERT INTO events (${EVENT_COLUMNS}) VALUES ${tuples.join(', ')}`, params);
-    }
   }
 
   async pruneEvents(before: string): Promise<number> {
@@ -878,29 +871,29 @@ class PostgresSiteStore implements SiteStore {
   // ---- jobs ------------------------------------------------------------------------------
 
   /**
-   * The live job, else a new one: `ON CONFLICT DO NOTHING` against the one-live-job index waits
-   * for an instance queueing the same device at once, and then reads its job. If that job ended
-   * in between, tries again.
+   * The live job, else a new one, in one statement: `ON CONFLICT DO NOTHING` against the
+   * one-live-job index waits for an instance queueing the same device at once; then neither
+   * this statement's insert nor its read (from before that job) gives a job, and the next round
+   * reads it. If that job ended in between, tries again.
    */
   async enqueueJob(uuid: DeviceUuid, reason: JobReason): Promise<{ job: Job; created: boolean }> {
     const id = normalizeUuid(uuid);
     oneOf(reason, JOB_REASONS, 'reason');
     this.open();
     for (let round = 0; round < ENQUEUE_TRIES; round++) {
-      const live = await this.q<JobRow>(
-        `SELECT * FROM jobs WHERE uuid = $1 AND state IN ('queued', 'running')`,
-        [id],
+      // The insert only where no live job is seen, so a live one costs no id.
+      const { rows } = await this.q<JobRow & { created: boolean }>(
+        `WITH live AS (SELECT * FROM jobs WHERE uuid = $1 AND state IN ('queued', 'running')),
+         added AS (
+           INSERT INTO jobs (uuid, reason, state, journal, attempts, fencing_token, created_at, updated_at)
+             SELECT $1, $2, 'queued', '{}', 0, 0, $3, $3 WHERE NOT EXISTS (SELECT FROM live)
+             ON CONFLICT (uuid) WHERE state IN ('queued', 'running') DO NOTHING
+             RETURNING *)
+         SELECT true AS created, * FROM added UNION ALL SELECT false, * FROM live`,
+        [id, reason, this.iso()],
       );
-      if (live.rows[0]) return { job: toJob(live.rows[0]), created: false };
-      const at = this.iso();
-      const added = await this.q<JobRow>(
-        `INSERT INTO jobs (uuid, reason, state, journal, attempts, fencing_token, created_at, updated_at)
-           VALUES ($1, $2, 'queued', '{}', 0, 0, $3, $3)
-           ON CONFLICT (uuid) WHERE state IN ('queued', 'running') DO NOTHING
-           RETURNING *`,
-        [id, reason, at],
-      );
-      if (added.rows[0]) return { job: toJob(added.rows[0]), created: true };
+      const row = rows[0];
+      if (row) return { job: toJob(row), created: row.created };
     }
     throw new StoreConflictError(`jobs of device ${id} keep starting and ending; try again`);
   }
@@ -929,6 +922,7 @@ class PostgresSiteStore implements SiteStore {
     );
     if (!rows[0]) return undefined;
     const job = toJob(rows[0]);
+    this.keepJournal(job.id, job.fencingToken, rows[0].journal);
     return { job, fencingToken: job.fencingToken };
   }
 
@@ -946,49 +940,97 @@ class PostgresSiteStore implements SiteStore {
   }
 
   /**
-   * Under the job's row lock: the fencing check, then the journal merged in JS exactly as
-   * SQLite's read-merge-write path does it (`mergeJournal`), the step, and the events.
+   * One statement (`oobkit_record_step`): under the job's row lock, the fencing check, then the
+   * journal merged in JS exactly as SQLite's read-merge-write path does it (`mergeJournal`), the
+   * step, and the events. The merge is onto the journal this store last saw (`journals`); when
+   * the stored one is another, or none is known, the function returns the stored one, writing
+   * nothing, and the update is merged onto that and written in a second call.
    */
   async recordStep(jobId: number, fencingToken: number, update: StepUpdate): Promise<void> {
     const { step, journal } = update;
     validateStepUpdate(update);
-    const events = this.newEvents(update.events);
+    const events = eventArrays(this.newEvents(update.events));
     const changes = journal !== undefined && Object.keys(journal).length > 0;
-    await this.tx(async (c) => {
-      const job = await lockLease(c, jobId, fencingToken, 'FOR UPDATE', undefined, changes);
-      const at = this.iso();
-      if (changes) {
-        // Throws (a cycle, a BigInt) only now: a lost lease reports first, and nothing is written.
-        const merged = mergeJournal(job.journal as string, journal as Record<string, unknown>);
-        await c.query(
-          'UPDATE jobs SET journal = $1, step = coalesce($2, step), updated_at = $3 WHERE id = $4',
-          [merged, step ?? null, at, jobId],
-        );
-      } else {
-        await c.query('UPDATE jobs SET step = coalesce($1, step), updated_at = $2 WHERE id = $3', [
-          step ?? null,
-          at,
-          jobId,
-        ]);
+    const id = idParam(jobId);
+    const known = id === null ? undefined : this.journals.get(id);
+    let onto = known?.token === fencingToken ? known.journal : undefined;
+    let merged: string | undefined;
+    if (changes && onto !== undefined) {
+      try {
+        merged = mergeJournal(onto, journal as Record<string, unknown>);
+      } catch {
+        // A value JSON cannot encode (a cycle, a BigInt): it throws again below, once the
+        // function has checked the lease (a lost lease reports first) and written nothing.
+        onto = undefined;
       }
-      await this.insertEvents(c, events);
-    });
+    }
+    for (let round = 1; ; round++) {
+      const row = await this.call<Decided<LeaseStatus | 'changed'>>(
+        `SELECT r.status, (r.job).* FROM oobkit_record_step(${placeholders(7 + EVENT_COLUMN_COUNT)}) AS r`,
+        [
+          id,
+          idParam(fencingToken),
+          changes,
+          onto ?? null,
+          merged ?? null,
+          step ?? null,
+          this.iso(),
+          ...events,
+        ],
+      );
+      if (row.status === 'done') {
+        if (changes) this.keepJournal(jobId, fencingToken, merged as string);
+        return;
+      }
+      if (row.status !== 'changed') this.leaseLost(row, jobId, fencingToken);
+      if (round >= MERGE_TRIES) {
+        throw new StoreConflictError(
+          `the journal of job ${jobId} keeps changing under this write; try again`,
+        );
+      }
+      onto = row.journal as string;
+      this.keepJournal(jobId, fencingToken, onto);
+      merged = mergeJournal(onto, journal as Record<string, unknown>);
+    }
   }
 
+  /** One statement (`oobkit_finish_job`): under the job's row lock, the fencing check, the final state, the events. */
   async finishJob(jobId: number, fencingToken: number, outcome: JobOutcome): Promise<Job> {
     oneOf(outcome.state, FINAL_STATES, 'state');
     const error = outcome.error === undefined ? undefined : validateError(outcome.error, 'error');
-    const events = this.newEvents(outcome.events);
-    return this.tx(async (c) => {
-      await lockLease(c, jobId, fencingToken, 'FOR UPDATE');
-      const { rows } = await c.query<JobRow>(
-        `UPDATE jobs SET state = $1, last_error = $2, lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
-           WHERE id = $4 RETURNING *`,
-        [outcome.state, error ? JSON.stringify(error) : null, this.iso(), jobId],
-      );
-      await this.insertEvents(c, events);
-      return toJob(rows[0] as JobRow);
-    });
+    const events = eventArrays(this.newEvents(outcome.events));
+    const row = await this.call<Decided<LeaseStatus>>(
+      `SELECT r.status, (r.job).* FROM oobkit_finish_job(${placeholders(5 + EVENT_COLUMN_COUNT)}) AS r`,
+      [
+        idParam(jobId),
+        idParam(fencingToken),
+        outcome.state,
+        error ? JSON.stringify(error) : null,
+        this.iso(),
+        ...events,
+      ],
+    );
+    this.journals.delete(jobId);
+    if (row.status !== 'done') this.leaseLost(row, jobId, fencingToken);
+    return toJob(row as JobRow);
+  }
+
+  /** Remembers a leased job's journal for `recordStep`, forgetting the oldest beyond `JOURNALS_KEPT`. */
+  private keepJournal(jobId: number, token: number, journal: string): void {
+    this.journals.delete(jobId);
+    this.journals.set(jobId, { token, journal });
+    if (this.journals.size > JOURNALS_KEPT) this.journals.delete(this.journals.keys().next().value as number);
+  }
+
+  /**
+   * A function refused a worker's write: the job row it decided on (all NULL when there is no
+   * such job) to `checkLease`, which throws the error the store has always thrown.
+   */
+  private leaseLost(row: Decided<string>, jobId: number, fencingToken: number, uuid?: string): never {
+    this.journals.delete(jobId);
+    const job = row.state === null ? undefined : (row as Pick<JobRow, 'uuid' | 'state' | 'fencing_token'>);
+    checkLease(job, jobId, fencingToken, uuid);
+    throw new StoreConflictError(`job ${jobId}: ${row.status}`); // not reached: the function checked the same
   }
 
   async getJob(id: number): Promise<Job | undefined> {
@@ -1024,6 +1066,11 @@ class PostgresSiteStore implements SiteStore {
 
 // ---- the lease check -------------------------------------------------------------------------
 
+/** What a function of migration 4 decided about a worker's write (besides its own outcomes). */
+type LeaseStatus = 'done' | 'missing' | 'stale';
+/** The row such a function returns: its `status`, and the job row it decided on (all NULL for none). */
+type Decided<S extends string> = { status: S } & { [K in keyof JobRow]: JobRow[K] | null };
+
 /**
  * The fencing check, inside the caller's transaction: locks the job row (`FOR UPDATE` for a
  * write to it, `FOR SHARE` for a write that only depends on it) and requires it running under
@@ -1037,15 +1084,12 @@ async function lockLease(
   fencingToken: unknown,
   lock: 'FOR UPDATE' | 'FOR SHARE',
   uuid?: string,
-  withJournal = false,
-): Promise<Pick<JobRow, 'uuid' | 'state' | 'fencing_token'> & { journal?: string }> {
-  const { rows } = await c.query<Pick<JobRow, 'uuid' | 'state' | 'fencing_token'> & { journal?: string }>(
-    `SELECT uuid, state, fencing_token${withJournal ? ', journal' : ''} FROM jobs WHERE id = $1 ${lock}`,
+): Promise<void> {
+  const { rows } = await c.query<Pick<JobRow, 'uuid' | 'state' | 'fencing_token'>>(
+    `SELECT uuid, state, fencing_token FROM jobs WHERE id = $1 ${lock}`,
     [idParam(jobId)],
   );
-  const job = rows[0];
-  checkLease(job, jobId as number, fencingToken as number, uuid);
-  return job as NonNullable<typeof job>;
+  checkLease(rows[0], jobId as number, fencingToken as number, uuid);
 }
 
 // ---- keys ------------------------------------------------------------------------------------
@@ -1071,12 +1115,57 @@ async function nextId(
 
 // ---- PostgreSQL's own rules ------------------------------------------------------------------
 
+/** The column of each field of a device patch. */
+const DEVICE_FIELDS: Record<keyof DevicePatch, string> = {
+  status: 'status',
+  address: 'address',
+  amtVersion: 'amt_version',
+  lastHelloAt: 'last_hello_at',
+  lastHello: 'last_hello',
+  provisionedAt: 'provisioned_at',
+  lastError: 'last_error',
+};
+
+/** `$1, $2, …, $n`. */
+function placeholders(n: number): string {
+  return Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ');
+}
+
 /** Refuses U+0000, which a PostgreSQL text column cannot hold (SQLite would have stored it). */
 function storable(v: string, field: string): string {
   if (v.includes('\u0000')) {
     throw new StoreInputError(`${field} cannot hold the character U+0000`, field);
   }
   return v;
+}
+
+/**
+ * Runs a transaction (`fn`) again from the start, up to `TX_TRIES` runs, when the server aborted it
+ * as a deadlock victim or a serialisation failure: nothing of it was written. The lock order is
+ * fixed throughout, so a deadlock should not happen.
+ */
+async function again<T>(fn: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const retry = err instanceof pg.DatabaseError && (err.code === '40P01' || err.code === '40001');
+      if (!retry || tries >= TX_TRIES) throw err;
+    }
+  }
+}
+
+/** The events as one array per `events` column (`EVENT_COLUMNS`' order), as migration 4's functions take them. */
+function eventArrays(events: readonly StoredEvent[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: EVENT_COLUMN_COUNT }, () => []);
+  for (const ev of events) {
+    const row: unknown[] = [];
+    pushEventValues(row, ev);
+    row.forEach((v, k) => {
+      (columns[k] as unknown[]).push(v);
+    });
+  }
+  return columns;
 }
 
 /** A parameter for an id column: the id when it can be one, else NULL (which matches no row). */
