@@ -83,6 +83,17 @@ describe('resolveConfig', () => {
     ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'api.tlsKey' }));
   });
 
+  it('takes a PostgreSQL URL from OOBKIT_DATABASE_URL, refusing another scheme without echoing it', () => {
+    const dataDir = join(dir, 'data');
+    const env = { OOBKIT_API_TOKEN: 'a-token-of-16-chars-or-more' };
+    expect(resolveConfig({ dataDir }, env).databaseUrl).toBeUndefined();
+    const url = 'postgresql://oobkit:pw@db.example.org:5433/site';
+    expect(resolveConfig({ dataDir }, { ...env, OOBKIT_DATABASE_URL: url }).databaseUrl).toBe(url);
+    const bad = () => resolveConfig({ dataDir }, { ...env, OOBKIT_DATABASE_URL: 'mysql://u:topsecret@h/db' });
+    expect(bad).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'databaseUrl' }));
+    expect(bad).not.toThrow(/topsecret/);
+  });
+
   it('names the bad setting', () => {
     expect(() => resolveConfig({ dataDir: dir }, { OOBKIT_API_PORT: 'http' })).toThrow(
       expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'OOBKIT_API_PORT' }),
