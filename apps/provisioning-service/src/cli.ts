@@ -379,12 +379,10 @@ function dataFolderConfig(cmd: Command, what: string): ServiceConfig {
 }
 
 /** Commands built on the SQLite file refuse a PostgreSQL site, saying what to use instead. */
-function sqliteOnly(config: ServiceConfig, what: 'rotate-key' | 'backup'): ServiceConfig {
+function sqliteOnly(config: ServiceConfig): ServiceConfig {
   if (config.databaseUrl === undefined) return config;
   throw new UsageError(
-    what === 'backup'
-      ? 'backup copies the SQLite file; a PostgreSQL site store (OOBKIT_DATABASE_URL) is backed up with pg_dump (keep the key file apart, as for SQLite)'
-      : 'rotate-key is not available for a PostgreSQL site store yet: every instance reads its own key file, and a rotation needs the new key on all of them first (see docs/operations.md)',
+    'backup copies the SQLite file; a PostgreSQL site store (OOBKIT_DATABASE_URL) is backed up with pg_dump (keep the key file apart, as for SQLite)',
   );
 }
 
@@ -409,31 +407,60 @@ program
 program
   .command('rotate-key')
   .description(
-    'replace the site secret key: every stored secret is sealed again under a new key (data folder only; running services follow)',
+    'replace the site secret key: every stored secret is sealed again under a new key (not over the API; running services follow)',
   )
   .option(
     '--keep-old-key <file>',
     'also write the replaced key to this new file (database backups taken before now need it)',
   )
+  .option(
+    '--stage',
+    'step 1 of 2, for instances on several hosts (PostgreSQL): add a new key in front of the old one; copy the key file to every host, then --finish',
+  )
+  .option(
+    '--finish',
+    'step 2 of 2: seal every record under the staged key and drop the old one from this key file',
+  )
   .option('--json', 'print the result as JSON')
-  .action(async (o: { keepOldKey?: string; json?: boolean }, cmd: Command) => {
-    const config = sqliteOnly(dataFolderConfig(cmd, 'rotate-key'), 'rotate-key');
-    const r = await rotateSecretKey({
-      databasePath: config.databasePath,
-      keyFile: config.keyFile,
-      ...(o.keepOldKey !== undefined ? { keepOldKeysIn: o.keepOldKey } : {}),
-      ...(o.json ? {} : { progress: (line: string) => process.stderr.write(`${line}\n`) }),
-    });
-    print(o.json, { ...r, keyFile: config.keyFile }, () =>
-      [
-        `rotated: ${r.records} secret records sealed under the new key in ${config.keyFile}`,
-        r.oldKeysFile
-          ? `the old key is in ${r.oldKeysFile}: keep it with the database backups taken before now`
-          : 'the old key is gone: database backups taken before now cannot be opened any more (use --keep-old-key next time to keep it)',
-        'back up the new key file now; a backup of the database is useless without it',
-      ].join('\n'),
-    );
-  });
+  .action(
+    async (o: { keepOldKey?: string; stage?: boolean; finish?: boolean; json?: boolean }, cmd: Command) => {
+      if (o.stage && o.finish) throw new UsageError('--stage and --finish are two separate steps: give one');
+      const config = dataFolderConfig(cmd, 'rotate-key');
+      const phase = o.stage ? 'stage' : o.finish ? 'finish' : 'all';
+      if (phase === 'all' && config.databaseUrl !== undefined) {
+        throw new UsageError(
+          'on a PostgreSQL site store every host has its own copy of the key file: rotate in two steps, `oobkit rotate-key --stage`, copy the key file to every host, then `oobkit rotate-key --finish` and copy it again (see docs/operations.md)',
+        );
+      }
+      const r = await rotateSecretKey({
+        databasePath: config.databasePath,
+        ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}),
+        keyFile: config.keyFile,
+        phase,
+        ...(o.keepOldKey !== undefined ? { keepOldKeysIn: o.keepOldKey } : {}),
+        ...(o.json ? {} : { progress: (line: string) => process.stderr.write(`${line}\n`) }),
+      });
+      if (phase === 'stage') {
+        print(
+          o.json,
+          { ...r, phase, keyFile: config.keyFile },
+          () =>
+            `staged: a new key is in front of the old one in ${config.keyFile}; copy that file to every host's instances, then run \`oobkit rotate-key --finish\``,
+        );
+        return;
+      }
+      print(o.json, { ...r, phase, keyFile: config.keyFile }, () =>
+        [
+          `rotated: ${r.records} secret records sealed under the new key in ${config.keyFile}`,
+          r.oldKeysFile
+            ? `the old key is in ${r.oldKeysFile}: keep it with the database backups taken before now`
+            : 'the old key is gone: database backups taken before now cannot be opened any more (use --keep-old-key next time to keep it)',
+          'back up the new key file now; a backup of the database is useless without it',
+          ...(phase === 'finish' ? [`copy ${config.keyFile} to every host's instances again`] : []),
+        ].join('\n'),
+      );
+    },
+  );
 
 program
   .command('backup')
@@ -443,7 +470,7 @@ program
   .argument('<file>', 'the copy to write (must not exist)')
   .option('--json', 'print the result as JSON')
   .action(async (file: string, o: { json?: boolean }, cmd: Command) => {
-    const config = sqliteOnly(dataFolderConfig(cmd, 'backup'), 'backup');
+    const config = sqliteOnly(dataFolderConfig(cmd, 'backup'));
     const r = await backupSiteDatabase({ databasePath: config.databasePath, destination: file });
     print(o.json, { ...r, keyFile: config.keyFile }, () =>
       [

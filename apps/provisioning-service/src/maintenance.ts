@@ -14,7 +14,7 @@ import {
   writeKeyFile,
 } from './secrets/index.js';
 import { SecretKeyError, ServiceError, StoreConflictError } from './store/errors.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openConfiguredStore } from './store/open.js';
 import type { SiteStore } from './store/types.js';
 
 /**
@@ -43,6 +43,16 @@ export async function pruneEventLog(
 export interface RotateKeyOptions {
   /** The site database (it must exist: a rotation never creates a store). */
   databasePath: string;
+  /** A PostgreSQL site store instead of the SQLite file (`databasePath` is then not used). */
+  databaseUrl?: string;
+  /**
+   * `all` (default): the whole rotation here, for a site whose instances all read this key file.
+   * Where instances on other hosts have their own copy (PostgreSQL), in two steps with a copy
+   * of the key file to every host after each: `stage` adds the new key in front of the old one
+   * (nothing is sealed with it yet); `finish`, once every host has that file, seals every record
+   * again under it and leaves it alone in this file.
+   */
+  phase?: 'all' | 'stage' | 'finish';
   /** The key file the services read (`secret.key` in the data folder by default). */
   keyFile: string;
   /**
@@ -57,7 +67,7 @@ export interface RotateKeyOptions {
 }
 
 export interface RotateKeyResult {
-  /** Secret records sealed again under the new key. */
+  /** Secret records sealed again under the new key (0 for `stage`). */
   records: number;
   /** How many old keys left the key file. */
   replacedKeys: number;
@@ -79,7 +89,7 @@ export interface RotateKeyResult {
  */
 export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKeyResult> {
   const say = opts.progress ?? (() => undefined);
-  if (!existsSync(opts.databasePath)) {
+  if (opts.databaseUrl === undefined && !existsSync(opts.databasePath)) {
     throw new ServiceError('STORE_NOT_FOUND', `no site store at ${opts.databasePath}: nothing to rotate`);
   }
   // A missing key file would be created afresh by the provider: a key that opens nothing here.
@@ -97,12 +107,27 @@ export async function rotateSecretKey(opts: RotateKeyOptions): Promise<RotateKey
 
 async function rotateLocked(opts: RotateKeyOptions, say: (line: string) => void): Promise<RotateKeyResult> {
   const provider = fileKeyProvider(opts.keyFile);
+  const phase = opts.phase ?? 'all';
   // Opening the store first proves the key file opens this database before anything changes.
-  const store = await openSqliteStore({ path: opts.databasePath, keyProvider: provider });
+  const store = await openConfiguredStore(opts, provider);
   try {
-    const old = await secretKeysOf(provider, true);
-    const next = opts.newKey?.() ?? randomBytes(SECRET_KEY_BYTES);
-    if (old.some((k) => k.equals(next))) {
+    const ring = await secretKeysOf(provider, true);
+    if (phase === 'stage' && ring.length > 1) {
+      throw new StoreConflictError(
+        `${opts.keyFile} already holds ${ring.length} keys (a staged rotation): copy it to every host, then finish it with \`oobkit rotate-key --finish\``,
+      );
+    }
+    if (phase === 'finish' && ring.length < 2) {
+      throw new StoreConflictError(
+        `${opts.keyFile} holds one key: nothing is staged (run \`oobkit rotate-key --stage\` first)`,
+      );
+    }
+    // Finishing seals under the staged key (the first); the rest are the ones it replaces.
+    const [next, ...old] =
+      phase === 'finish'
+        ? (ring as [Buffer, ...Buffer[]])
+        : [opts.newKey?.() ?? randomBytes(SECRET_KEY_BYTES), ...ring];
+    if (phase !== 'finish' && old.some((k) => k.equals(next))) {
       throw new SecretKeyError('SECRET_KEY_INVALID', 'the new key equals a key in use');
     }
     let oldKeysFile: string | undefined;
@@ -113,11 +138,25 @@ async function rotateLocked(opts: RotateKeyOptions, say: (line: string) => void)
       oldKeysFile = opts.keepOldKeysIn;
       say(`old key(s) kept in ${oldKeysFile}`);
     }
-    await writeKeyFile(opts.keyFile, [next, ...old]);
-    say(`new key added to ${opts.keyFile}; sealing every secret record again…`);
+    if (phase !== 'finish') await writeKeyFile(opts.keyFile, [next, ...old]);
+    if (phase === 'stage') {
+      say(
+        `new key staged in ${opts.keyFile}, in front of the old one (nothing is sealed with it yet): copy this file to every host's instances, then run \`oobkit rotate-key --finish\``,
+      );
+      await store.appendEvent({
+        level: 'info',
+        type: 'secret-key.staged',
+        message: 'a new secret key was staged; records are still sealed under the old one',
+        data: { keys: old.length + 1 },
+      });
+      return { records: 0, replacedKeys: 0, ...(oldKeysFile ? { oldKeysFile } : {}) };
+    }
+    say(`new key in ${opts.keyFile}; sealing every secret record again…`);
     const { records } = await store.reencryptSecrets();
     await writeKeyFile(opts.keyFile, [next]);
     say(`${records} secret records now sealed under the new key; old key removed from ${opts.keyFile}`);
+    if (phase === 'finish')
+      say(`copy ${opts.keyFile} to every host's instances again (the old key can go there too)`);
     await store.appendEvent({
       level: 'info',
       type: 'secret-key.rotated',

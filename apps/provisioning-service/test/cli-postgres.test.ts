@@ -5,7 +5,7 @@
  * under `CI=true`, where that is a failure.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,14 +67,66 @@ describe('oobkit CLI on a PostgreSQL site store', () => {
     }
   });
 
-  it('refuses backup and rotate-key, saying what to use instead, and changes nothing', async () => {
+  it('refuses backup, and a one-step rotate-key, saying what to use instead, and changes nothing', async () => {
     const backup = await oobkit(['backup', join(dir, 'copy.db')]);
     expect(backup.code).toBe(2);
     expect(backup.stderr).toMatch(/pg_dump/);
     expect(existsSync(join(dir, 'copy.db'))).toBe(false);
     const rotate = await oobkit(['rotate-key']);
     expect(rotate.code).toBe(2);
-    expect(rotate.stderr).toMatch(/PostgreSQL/);
+    expect(rotate.stderr).toMatch(/rotate-key --stage.*every host.*rotate-key --finish/);
+    // Refused before anything was opened: not even a key file was made.
+    expect(existsSync(join(dir, 'data', 'secret.key'))).toBe(false);
+  });
+
+  it('rotates the key across two hosts in two steps, each host reading and writing throughout', async () => {
+    // Host A runs the CLI on its data folder; host B is a store of this process on its own copy.
+    const keyA = join(dir, 'data', 'secret.key');
+    const added = await oobkit(
+      ['credentials', 'add', '--label', 'first', '--password-stdin'],
+      'First!Pass1\n',
+    );
+    expect(added.code).toBe(0);
+    const keyB = join(dir, 'host-b.key');
+    copyFileSync(keyA, keyB);
+    const hostB = await openPostgresStore({ connectionString: url, keyProvider: fileKeyProvider(keyB) });
+    try {
+      const passwords = async () => (await hostB.listCredentials()).map((c) => c.password).sort();
+      const staged = await oobkit(['rotate-key', '--stage', '--json']);
+      expect(staged.code).toBe(0);
+      expect(JSON.parse(staged.stdout)).toMatchObject({ phase: 'stage', records: 0 });
+      expect(readFileSync(keyA, 'utf8').trim().split('\n')).toHaveLength(2);
+      // B has not got the staged file yet: it still reads and writes under the old key.
+      await hostB.addCredential({ label: 'b1', username: 'admin', password: 'Second!Pass2', priority: 1 });
+      copyFileSync(keyA, keyB);
+
+      const finished = await oobkit(['rotate-key', '--finish', '--json']);
+      expect(finished.code).toBe(0);
+      expect(JSON.parse(finished.stdout)).toMatchObject({ phase: 'finish', records: 3, replacedKeys: 1 });
+      expect(readFileSync(keyA, 'utf8').trim().split('\n')).toHaveLength(1);
+      // B, holding new + old, follows: it reads every record and seals new ones under the new key.
+      expect(await passwords()).toEqual(['First!Pass1', 'Second!Pass2']);
+      await hostB.addCredential({ label: 'b2', username: 'admin', password: 'Third!Pass3', priority: 2 });
+      const listed = await oobkit(['credentials', 'list', '--json']);
+      expect((JSON.parse(listed.stdout) as Array<{ label: string }>).map((c) => c.label)).toEqual([
+        'first',
+        'b1',
+        'b2',
+      ]);
+      // The new key alone (A's file now) opens everything, B's last write included.
+      const fresh = await openPostgresStore({ connectionString: url, keyProvider: fileKeyProvider(keyA) });
+      try {
+        expect((await fresh.listCredentials()).map((c) => c.password).sort()).toEqual([
+          'First!Pass1',
+          'Second!Pass2',
+          'Third!Pass3',
+        ]);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await hostB.close();
+    }
   });
 
   it('a server it cannot reach is STORE_UNAVAILABLE, naming the store without its password', async () => {

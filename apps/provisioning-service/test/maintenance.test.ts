@@ -182,6 +182,42 @@ describe('rotateSecretKey', () => {
     });
   });
 
+  it('in two steps: --stage puts a new key in front and seals nothing; --finish seals under it and drops the old one', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    const blobsBefore = sealedBlobs();
+    const [oldKey] = keysIn(keyFile);
+    await expect(rotateSecretKey({ databasePath: db, keyFile, phase: 'finish' })).rejects.toMatchObject({
+      code: 'STORE_CONFLICT',
+      message: expect.stringContaining('nothing is staged'),
+    });
+
+    const staged = await rotateSecretKey({ databasePath: db, keyFile, phase: 'stage' });
+    expect(staged).toEqual({ records: 0, replacedKeys: 0 });
+    const ring = keysIn(keyFile);
+    expect(ring).toHaveLength(2);
+    expect(ring[1]?.equals(oldKey as Buffer)).toBe(true);
+    expect(sealedBlobs()).toEqual(blobsBefore);
+    // A host still holding only the old key (its copy not refreshed yet) opens everything.
+    expect(await secretsOf(await open(staticKeyProvider(oldKey as Buffer)))).toEqual(before);
+    await expect(rotateSecretKey({ databasePath: db, keyFile, phase: 'stage' })).rejects.toMatchObject({
+      code: 'STORE_CONFLICT',
+      message: expect.stringContaining('already holds 2 keys'),
+    });
+
+    const finished = await rotateSecretKey({ databasePath: db, keyFile, phase: 'finish' });
+    expect(finished).toEqual({ records: 10, replacedKeys: 1 });
+    expect(keysIn(keyFile)).toEqual([ring[0]]);
+    // A host with the staged file (new + old) reads every record, as does one with the new key alone.
+    expect(await secretsOf(await open(staticKeyProvider(ring as Buffer[])))).toEqual(before);
+    expect(await secretsOf(await open())).toEqual(before);
+    await expect(open(staticKeyProvider(oldKey as Buffer))).rejects.toMatchObject({
+      code: 'SECRET_KEY_MISMATCH',
+    });
+    expect((await s.listEvents({ type: 'secret-key.staged' })).map((e) => e.data)).toEqual([{ keys: 2 }]);
+  });
+
   it('seals the device CA key again too', async () => {
     const s = await open();
     await seed(s);
