@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningService } from '../src/service.js';
 import { createSite, type Site } from './flow-harness.js';
 
@@ -55,6 +55,13 @@ describe('one device, one worker', () => {
     // A late hello (sent before the commit, delivered after the job): the job finds AMT in
     // post-provisioning and stops without touching it.
     const late = site.nextJob(device.uuid);
+    // Its status stays `provisioned` throughout: no provisioning → provisioned flap.
+    const original = site.store.upsertDevice.bind(site.store);
+    const statuses: string[] = [];
+    const spy = vi.spyOn(site.store, 'upsertDevice').mockImplementation((uuid, patch) => {
+      if (uuid === device.uuid && patch.status !== undefined) statuses.push(patch.status);
+      return original(uuid, patch);
+    });
     await second.handleHello({
       hello: {
         kind: 'pki',
@@ -67,6 +74,8 @@ describe('one device, one worker', () => {
       remoteAddress: device.address,
     });
     const outcome = await late;
+    spy.mockRestore();
+    expect(statuses).toEqual(['provisioned']);
     expect(outcome.outcome).toBe('cancelled');
     expect(await site.store.listEvents({ uuid: device.uuid, type: 'job.skipped' })).toHaveLength(1);
     expect((await site.store.getDevice(device.uuid))?.status).toBe('provisioned');

@@ -140,6 +140,9 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
     let currentStep: string | undefined;
     let conn: DeviceConnection | undefined;
     let wasProvisioned = false;
+    // A hello job for a device the site has provisioned: most likely a late hello (AMT stops
+    // saying hello once provisioned). Its status is left alone until AMT says it needs work.
+    let maybeLateHello = false;
 
     const emit = (e: Parameters<typeof events.emit>[0]) => events.emit({ uuid, jobId: job.id, ...e });
 
@@ -396,7 +399,9 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         data: { reason: job.reason, attempt: job.attempts, journaled: Object.keys(journal) },
       });
       wasProvisioned = (await store.getDevice(uuid))?.status === 'provisioned';
-      if (job.reason !== 'unprovision') await store.upsertDevice(uuid, { status: 'provisioning' });
+      maybeLateHello = job.reason === 'hello' && wasProvisioned && !resumed;
+      if (job.reason !== 'unprovision' && !maybeLateHello)
+        await store.upsertDevice(uuid, { status: 'provisioning' });
       computer = await store.getComputer(uuid);
       if (!computer) throw new ProvisioningError('FLOW_NO_COMPUTER', 'this UUID is not imported');
       settings = await store.getSettings();
@@ -512,6 +517,11 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         });
         await store.finishJob(job.id, fencingToken, { state: 'cancelled', events: events.take() });
         return;
+      }
+      if (maybeLateHello) {
+        // Not late after all: AMT is not provisioned (unprovisioned locally, say): provision it.
+        maybeLateHello = false;
+        await store.upsertDevice(uuid, { status: 'provisioning' });
       }
 
       // ---- A.6: directory account (its password stored pending before it goes to the directory)
@@ -841,8 +851,10 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         durationMs: Math.round(performance.now() - started),
         data: { code: fe.code, ...(fe.causeCode !== undefined ? { causeCode: fe.causeCode } : {}) },
       });
-      // A failed unprovision leaves a provisioned device provisioned (with the error noted).
-      const status = job.reason === 'unprovision' && wasProvisioned ? 'provisioned' : 'failed';
+      // A failed unprovision, or a late hello's job failing before AMT said it needs work (an
+      // unreachable device, say), leaves a provisioned device provisioned, the error noted.
+      const status =
+        (job.reason === 'unprovision' || maybeLateHello) && wasProvisioned ? 'provisioned' : 'failed';
       await store.upsertDevice(uuid, { status, lastError: error });
       await store.finishJob(job.id, fencingToken, { state: 'failed', error, events: events.take() });
     } finally {

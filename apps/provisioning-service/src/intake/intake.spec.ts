@@ -173,6 +173,35 @@ describe('hello intake', () => {
     expect((await store.getDevice(UUID))?.status).toBe('provisioned');
   });
 
+  it('does not mark queued a device whose running job finished while its late hello was screened', async () => {
+    await addChain();
+    await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
+    const running = (await store.enqueueJob(UUID, 'hello')).job;
+    const lease = await store.claimJob('w1', 60_000);
+    await store.upsertDevice(UUID, { status: 'provisioning' });
+    // The job ends (device provisioned) after the intake read the device, before it queues.
+    const racing = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'enqueueJob') {
+          return async (uuid: string, reason: 'hello') => {
+            await target.upsertDevice(uuid, { status: 'provisioned' });
+            await target.finishJob(running.id, lease?.fencingToken ?? 0, { state: 'succeeded' });
+            return target.enqueueJob(uuid, reason);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const late = createHelloIntake({ store: racing, events: createEventSink(store, undefined) });
+    expect(await late.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.7' })).toMatchObject({
+      action: 'queued',
+      created: true,
+    });
+    // Still provisioned: the new job finds AMT provisioned and skips (see flow tests).
+    expect((await store.getDevice(UUID))?.status).toBe('provisioned');
+  });
+
   describe('repeated hellos', () => {
     const MINUTE = 60_000;
     const HOUR = 3_600_000;

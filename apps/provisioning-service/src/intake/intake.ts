@@ -171,8 +171,10 @@ export function createHelloIntake(opts: {
     accepted.set(hello.uuid, info);
     const { job, created } = await store.enqueueJob(hello.uuid, 'hello');
     // A provisioned device stays `provisioned` until its job finds out more: a late hello (sent
-    // before the provisioning finished) must not make it look unprovisioned.
-    if (created && existing?.status !== 'provisioned')
+    // before the provisioning finished) must not make it look unprovisioned. Nor is a device
+    // read while a job was running marked: a new job could be created only because that job
+    // ended meanwhile, and the status it left (provisioned, failed) is newer than what was read.
+    if (created && existing?.status !== 'provisioned' && existing?.status !== 'provisioning')
       await store.upsertDevice(hello.uuid, { status: 'queued' });
     // Keyed by job: a new job's first repeat hello is logged even if the last job's was recent.
     const decision = created ? undefined : repeatLog.admit(`${hello.uuid}:${job.id}`);
