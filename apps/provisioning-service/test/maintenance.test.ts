@@ -473,7 +473,7 @@ describe('oobkit rotate-key and backup', () => {
 
     const rotated = await oobkit(['rotate-key', '--json']);
     expect(rotated.code).toBe(0);
-    expect(JSON.parse(rotated.stdout)).toEqual({ records: 10, replacedKeys: 1, keyFile });
+    expect(JSON.parse(rotated.stdout)).toEqual({ records: 10, replacedKeys: 1, phase: 'all', keyFile });
     expect(readFileSync(keyFile, 'utf8')).not.toBe(oldText);
     expect(await secretsOf(s)).toEqual(before); // the open store followed
 
