@@ -806,18 +806,30 @@ program
     'provision a simulated fleet on embedded defaults and print a summary; exits 0 only if every device ended provisioned',
   )
   .option('--devices <n>', 'fleet size', intOption)
+  .option('--instances <n>', 'service instances sharing the site store (1-8; default 1)', intOption)
+  .option(
+    '--database-url <url>',
+    'an empty PostgreSQL database for the site store instead of SQLite (a password may come from PGPASSWORD)',
+  )
   .option('--json', 'print the summary as JSON')
-  .action(async (o: { devices?: number; json?: boolean }, cmd: Command) => {
-    const g = cmd.optsWithGlobals<GlobalOptions>();
-    const { runDemo } = await import('./demo.js');
-    const summary = await runDemo({
-      ...(o.devices !== undefined ? { devices: o.devices } : {}),
-      ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
-      json: o.json === true,
-      out: (line: string) => process.stdout.write(`${line}\n`),
-    });
-    if (!summary.ok) process.exitCode = EXIT_FAILED;
-  });
+  .action(
+    async (
+      o: { devices?: number; instances?: number; databaseUrl?: string; json?: boolean },
+      cmd: Command,
+    ) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { runDemo } = await import('./demo.js');
+      const summary = await runDemo({
+        ...(o.devices !== undefined ? { devices: o.devices } : {}),
+        ...(o.instances !== undefined ? { instances: o.instances } : {}),
+        ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {}),
+        ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
+        json: o.json === true,
+        out: (line: string) => process.stdout.write(`${line}\n`),
+      });
+      if (!summary.ok) process.exitCode = EXIT_FAILED;
+    },
+  );
 
 function configFor(cmd: Command, overrides: DeepPartial<ServiceConfig> = {}): ServiceConfig {
   const g = cmd.optsWithGlobals<GlobalOptions>();

@@ -10,7 +10,10 @@ import { resolveConfig } from './config.js';
 import type { JobFinished } from './flow/pool.js';
 import { verifyDeviceLogin } from './flow/verify.js';
 import { createLogger } from './log.js';
+import { hostPort } from './net.js';
 import { type RunningService, startService } from './service.js';
+import { ConfigError } from './store/errors.js';
+import { maskDatabaseUrl } from './store/location.js';
 import type { ProvisioningSettings } from './store/types.js';
 
 export interface DemoOptions {
@@ -30,6 +33,17 @@ export interface DemoOptions {
   timeoutMs?: number;
   /** Service log level (default silent: the demo prints its own progress). */
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Service instances sharing the site store (default 1, at most 8): each opens the store itself
+   * and runs its own workers and hello listener, as instances on several hosts would; machine i
+   * says hello to instance i mod n.
+   */
+  instances?: number;
+  /**
+   * A PostgreSQL site store (an empty database) instead of SQLite in the data folder: the
+   * scale-out set-up, tried out on a simulated fleet.
+   */
+  databaseUrl?: string;
 }
 
 export interface DemoSummary {
@@ -43,6 +57,10 @@ export interface DemoSummary {
   byPersonality: Record<Personality, { total: number; provisioned: number }>;
   /** Last error of each device that did not end provisioned. */
   failures: Array<{ uuid: string; code: string; message: string; step?: string }>;
+  /** Jobs that succeeded, by instance id (every instance shares the work). */
+  byInstance: Record<string, number>;
+  /** `sqlite`, or the PostgreSQL URL with its password masked. */
+  store: string;
 }
 
 const DOMAIN = 'oobkit.test';
@@ -73,6 +91,9 @@ export function rootHashesHex(pki: TestPki): { sha1: string; sha256: string; sha
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const total = opts.devices ?? 50;
   if (!Number.isInteger(total) || total < 1 || total > 5000) throw new RangeError('devices must be 1..5000');
+  const instanceCount = opts.instances ?? 1;
+  if (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 8)
+    throw new RangeError('instances must be 1..8');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const json = opts.json === true;
   const tty = opts.tty ?? (!json && Boolean(process.stdout.isTTY));
@@ -83,25 +104,41 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const tempDir = opts.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'oobkit-demo-')) : undefined;
   const dataDir = opts.dataDir ?? (tempDir as string);
 
-  let service: RunningService | undefined;
+  const services: RunningService[] = [];
   let fleet: Fleet | undefined;
   try {
     const pki = await createTestPki({ serverFqdn: `provisionserver.${DOMAIN}` });
-    const config = resolveConfig(
-      {
-        dataDir,
-        hello: { host: '127.0.0.1', port: 0 },
-        api: { host: '127.0.0.1', port: 0 },
-        workers: 16,
-        instanceId: 'demo',
-        logLevel: opts.logLevel ?? 'silent',
-      },
-      {},
-    );
-    service = await startService(config, {
-      logger: createLogger({ level: config.logLevel, destination: process.stderr }),
+    // Each instance opens the store itself (its own connection or pool), on one key file.
+    const startInstance = async (k: number): Promise<RunningService> => {
+      const config = resolveConfig(
+        {
+          dataDir,
+          ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+          hello: { host: '127.0.0.1', port: 0 },
+          api: { host: '127.0.0.1', port: 0 },
+          workers: 16,
+          instanceId: instanceCount === 1 ? 'demo' : `demo-${k}`,
+          logLevel: opts.logLevel ?? 'silent',
+        },
+        {},
+      );
+      const s = await startService(config, {
+        logger: createLogger({ level: config.logLevel, destination: process.stderr }),
+      });
+      services.push(s);
+      return s;
+    };
+    const used = (what: string) =>
+      new ConfigError(`the demo needs an empty PostgreSQL database: this one ${what}`, 'databaseUrl');
+    const service = await startInstance(1).catch((err: unknown) => {
+      // Its secrets sealed under another key than the demo's fresh one: a site's database.
+      if (opts.databaseUrl !== undefined && (err as { code?: string }).code === 'SECRET_KEY_MISMATCH')
+        throw used('holds secrets under another key (a site or an earlier demo uses it)');
+      throw err;
     });
     const { store } = service;
+    if (opts.databaseUrl !== undefined && (await store.listComputers({ limit: 1 })).length > 0)
+      throw used('holds imported computers already');
 
     // The site: one provisioning certificate, two credentials, the settings, the computers.
     await store.addProvisioningCertificate({
@@ -153,6 +190,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     };
     await store.putSettings(settings);
     const uuids = Array.from({ length: total }, () => randomUUID());
+    // The other instances start once the site is set up (as they would join a running site).
+    for (let k = 2; k <= instanceCount; k++) await startInstance(k);
     await store.importComputers(
       uuids.map((uuid, i) => ({
         uuid,
@@ -186,24 +225,34 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
         printed = provisioned.size;
       }
     };
+    const byInstance: Record<string, number> = Object.fromEntries(
+      services.map((s) => [s.config.instanceId, 0]),
+    );
     const allDone = new Promise<void>((resolve) => {
-      const onFinished = (e: JobFinished) => {
-        if (e.outcome === 'succeeded') provisioned.add(e.job.uuid);
-        else if (e.outcome === 'failed') failedOnce.add(e.job.uuid);
-        progress();
-        if (provisioned.size >= total) resolve();
-      };
-      service?.on('job-finished', onFinished);
+      for (const s of services) {
+        s.on('job-finished', (e: JobFinished) => {
+          if (e.outcome === 'succeeded') {
+            provisioned.add(e.job.uuid);
+            byInstance[s.config.instanceId] = (byInstance[s.config.instanceId] ?? 0) + 1;
+          } else if (e.outcome === 'failed') failedOnce.add(e.job.uuid);
+          progress();
+          if (provisioned.size >= total) resolve();
+        });
+      }
     });
+    const storeName = opts.databaseUrl === undefined ? 'sqlite' : maskDatabaseUrl(opts.databaseUrl);
 
     say(
       `oobkit demo: ${total} simulated AMT devices (${uuids.filter((_, i) => personality(i) === 'legacy').length} legacy, ` +
         `${uuids.filter((_, i) => personality(i) === 'modern').length} modern); data in ${dataDir}`,
     );
     say(
-      `  hellos on ${service.helloAddress.address}:${service.helloAddress.port} (hello clock ×${speedup}); ` +
+      `  hellos on ${services.map((x) => hostPort(x.helloAddress)).join(', ')} (hello clock ×${speedup}); ` +
         `test PKI root SHA-256 ${pki.rootHashes.sha256.toString('hex').slice(0, 16)}…`,
     );
+    if (instanceCount > 1 || opts.databaseUrl !== undefined)
+      say(`  ${instanceCount} service instance(s) sharing the site store (${storeName})`);
+    const clock = scaledClock(speedup);
     fleet = await startFleet({
       count: total,
       personalities: personality,
@@ -214,9 +263,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           { algorithm: 'sha256', hash: new Uint8Array(pki.rootHashes.sha256) },
           { algorithm: 'sha1', hash: new Uint8Array(pki.rootHashes.sha1) },
         ],
-        hello: { host: '127.0.0.1', port: service.helloAddress.port, clock: scaledClock(speedup) },
       },
       perDevice: (i) => ({
+        // Machines find "ProvisionServer" by DNS; with several instances, each answers some.
+        hello: {
+          host: '127.0.0.1',
+          port: (services[i % services.length] as RunningService).helloAddress.port,
+          clock,
+        },
         uuid: uuids[i] as string,
         firmwareVersion:
           personality(i) === 'legacy'
@@ -238,7 +292,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     ]);
     clearTimeout(timer);
     for (const d of fleet.devices) d.stopHellos();
-    await service.waitForIdle();
+    // A hello already on its way (sent before the stop, from before its machine was provisioned)
+    // still queues a job, which finds AMT provisioned and stops: wait until no new job appears.
+    for (let lastJob = -1; ; ) {
+      await Promise.all(services.map((s) => s.waitForIdle()));
+      const newest = (await store.listJobs({ limit: 1 }))[0]?.id ?? 0;
+      if (newest === lastJob) break;
+      lastJob = newest;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     progress(true);
 
     // Proof: each stored admin password opens its device in a fresh digest login.
@@ -285,6 +347,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       ok: provisionedCount === total && verified === total,
       byPersonality,
       failures,
+      byInstance,
+      store: storeName,
     };
     if (json) {
       out(JSON.stringify(summary));
@@ -294,6 +358,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           `modern ${byPersonality.modern.provisioned}/${byPersonality.modern.total}); ` +
           `${verified}/${total} stored admin passwords verified by a fresh digest login; ${seconds} s`,
       );
+      if (instanceCount > 1)
+        say(
+          `  jobs by instance: ${Object.entries(byInstance)
+            .map(([id, n]) => `${id} ${n}`)
+            .join(', ')}`,
+        );
       for (const f of failures.slice(0, 10))
         say(`  not provisioned: ${f.uuid} ${f.code}${f.step ? ` at ${f.step}` : ''}: ${f.message}`);
       say(summary.ok ? 'OK' : 'FAILED');
@@ -301,7 +371,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     return summary;
   } finally {
     await fleet?.stop();
-    await service?.close();
+    for (const s of services.reverse()) await s.close();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   }
 }

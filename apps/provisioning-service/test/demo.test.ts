@@ -47,6 +47,17 @@ describe('oobkit demo', () => {
     }
   }, 150_000);
 
+  it('shares the work between instances on one SQLite file, machine i saying hello to instance i mod n', async () => {
+    const lines: string[] = [];
+    const summary = await runDemo({ devices: 8, instances: 2, out: (l) => lines.push(l), tty: false });
+    expect(summary).toMatchObject({ total: 8, provisioned: 8, verified: 8, ok: true, store: 'sqlite' });
+    expect(Object.keys(summary.byInstance)).toEqual(['demo-1', 'demo-2']);
+    expect(Object.values(summary.byInstance).reduce((a, b) => a + b, 0)).toBe(8);
+    expect(lines[1]).toMatch(/^ {2}hellos on 127\.0\.0\.1:\d+, 127\.0\.0\.1:\d+ /);
+    expect(lines).toContain('  2 service instance(s) sharing the site store (sqlite)');
+    expect(lines.some((l) => /^ {2}jobs by instance: demo-1 \d+, demo-2 \d+$/.test(l))).toBe(true);
+  }, 150_000);
+
   it('prints one JSON summary in --json mode', async () => {
     const lines: string[] = [];
     const summary = await runDemo({ devices: 2, json: true, out: (l) => lines.push(l), timeoutMs: 120_000 });

@@ -7,6 +7,7 @@
 
 import { startPgServer } from '@oobkit/test-servers';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runDemo } from '../src/demo.js';
 import { staticKeyProvider } from '../src/secrets/index.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import type { SiteStore } from '../src/store/types.js';
@@ -84,4 +85,27 @@ describe('two instances on one PostgreSQL database', () => {
       for (const s of stores) await s.close();
     }
   }, 120_000);
+
+  it('oobkit demo --instances 2 --database-url: a mixed fleet provisioned by two instances, and a used database refused', async () => {
+    const url = server.url(await server.createDatabase());
+    const lines: string[] = [];
+    const summary = await runDemo({
+      devices: 12,
+      instances: 2,
+      databaseUrl: url,
+      json: true,
+      out: (l) => lines.push(l),
+    });
+    expect(summary).toMatchObject({ total: 12, provisioned: 12, verified: 12, ok: true, store: url });
+    expect(summary.byInstance['demo-1']).toBeGreaterThan(0);
+    expect(summary.byInstance['demo-2']).toBeGreaterThan(0);
+    expect((summary.byInstance['demo-1'] ?? 0) + (summary.byInstance['demo-2'] ?? 0)).toBe(12);
+    // A second run on the same (now used) database refuses to mix its fleet in.
+    await expect(
+      runDemo({ devices: 2, databaseUrl: url, json: true, out: () => undefined }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      setting: 'databaseUrl',
+    });
+  }, 150_000);
 });
