@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, link, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   createKeyFile,
@@ -177,18 +177,20 @@ async function rotateLocked(opts: RotateKeyOptions, say: (line: string) => void)
  */
 async function withRotationLock<T>(keyFile: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${keyFile}.rotating`;
+  // The lock appears with its process id already in it (written aside, then hard-linked into
+  // place, which fails if the lock exists): a lock seen without one is never mistaken for a
+  // dead owner's while its owner is still writing it.
   const take = async (): Promise<boolean> => {
+    const aside = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(aside, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
     try {
-      const fh = await open(lock, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${process.pid}\n`);
-      } finally {
-        await fh.close();
-      }
+      await link(aside, lock);
       return true;
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
       return false;
+    } finally {
+      await rm(aside, { force: true });
     }
   };
   if (!(await take())) {
