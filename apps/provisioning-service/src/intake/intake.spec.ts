@@ -34,6 +34,17 @@ function cert(id: number, enabled = true): StoredProvisioningCertificate {
   };
 }
 
+/** `store` with some methods replaced (the rest bound to it). */
+function storeWith(store: SiteStore, replaced: Partial<SiteStore>): SiteStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (Object.hasOwn(replaced, prop)) return replaced[prop as keyof SiteStore];
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
 function hello(hashes: PkiHello['hashes'], retryCount = 0): PkiHello {
   return { kind: 'pki', version: 3, adminCredentialsSet: false, retryCount, uuid: UUID, hashes };
 }
@@ -144,17 +155,13 @@ describe('hello intake', () => {
     await addChain();
     await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
     const opened: string[] = [];
-    const guarded = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'listProvisioningCertificates' || prop === 'getDeviceCa') {
-          return () => {
-            opened.push(prop);
-            throw new Error(`${prop} opens private keys`);
-          };
-        }
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
+    const refuse = (name: string) => () => {
+      opened.push(name);
+      throw new Error(`${name} opens private keys`);
+    };
+    const guarded = storeWith(store, {
+      listProvisioningCertificates: refuse('listProvisioningCertificates'),
+      getDeviceCa: refuse('getDeviceCa'),
     });
     const keyless = createHelloIntake({ store: guarded, events: createEventSink(guarded, undefined) });
     expect(await keyless.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.5' })).toMatchObject({
@@ -180,17 +187,11 @@ describe('hello intake', () => {
     const lease = await store.claimJob('w1', 60_000);
     await store.upsertDevice(UUID, { status: 'provisioning' });
     // The job ends (device provisioned) after the intake read the device, before it queues.
-    const racing = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'enqueueJob') {
-          return async (uuid: string, reason: 'hello') => {
-            await target.upsertDevice(uuid, { status: 'provisioned' });
-            await target.finishJob(running.id, lease?.fencingToken ?? 0, { state: 'succeeded' });
-            return target.enqueueJob(uuid, reason);
-          };
-        }
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
+    const racing = storeWith(store, {
+      enqueueJob: async (uuid, reason) => {
+        await store.upsertDevice(uuid, { status: 'provisioned' });
+        await store.finishJob(running.id, lease?.fencingToken ?? 0, { state: 'succeeded' });
+        return store.enqueueJob(uuid, reason);
       },
     });
     const late = createHelloIntake({ store: racing, events: createEventSink(store, undefined) });
