@@ -221,6 +221,26 @@ export class StaleLeaseError extends ServiceError {
   }
 }
 
+/**
+ * Where the site keeps everything: computers, credentials, settings, certificates, the device
+ * CA, devices and their secrets, events and jobs. Implementations: `openSqliteStore` (default)
+ * and `openPostgresStore` (several instances on one database); both pass the contract suite in
+ * `test/store-contract.ts`, which a new backend runs against itself.
+ *
+ * What every implementation guarantees:
+ * - each call is atomic, alone: it is applied whole or not at all, and any number of calls may
+ *   run at once — from one store, from several stores on one database, from other processes and
+ *   hosts — with the same results as some order of them one after another (what a caller reads
+ *   and then writes in two calls is not protected: the fenced job writes are how a worker stays
+ *   the only writer of its job);
+ * - bad input is refused with `StoreInputError` (`STORE_INVALID_INPUT`, naming the field) before
+ *   anything changes; a secret never appears in an error, and is sealed before it is stored;
+ * - times come from the store's clock (`now`), never the database server's; times and ids come
+ *   back exactly as the interface types say (ISO 8601 with milliseconds, JS numbers);
+ * - event ids grow in the order events become visible, so `listEvents({ afterId })` tails the
+ *   log without skipping; a job's journal keeps its keys' order;
+ * - `close()` may be called more than once; every other call after it fails with `STORE_CLOSED`.
+ */
 export interface SiteStore {
   // computers (flow A.2 / B)
   importComputers(
