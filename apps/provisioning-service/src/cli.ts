@@ -29,6 +29,7 @@ import {
   type JobState,
   type ProvisioningSettings,
   type SecretKind,
+  type SiteCounts,
   type SiteEvent,
   type SiteStore,
 } from './store/types.js';
@@ -64,6 +65,7 @@ interface EventFilter {
 interface Backend {
   importComputers(text: string, kind: 'csv' | 'json'): Promise<{ created: number; updated: number }>;
   listDevices(status?: DeviceStatus): Promise<DeviceRecord[]>;
+  countByState(): Promise<SiteCounts>;
   listEvents(filter: EventFilter): Promise<SiteEvent[]>;
   listJobs(filter: JobFilter): Promise<Job[]>;
   /** What keeps the site from provisioning; empty when ready. */
@@ -230,16 +232,20 @@ program
   .option('--json', 'print JSON')
   .action(async (o: { status?: DeviceStatus; summary?: boolean; json?: boolean }, cmd: Command) => {
     await withBackend(cmd, 'read', async (b) => {
-      const devices = await b.listDevices(o.status);
       if (o.summary) {
+        // Counted by the store (an index), not by listing every device.
+        const { devices: counts } = await b.countByState();
         const byStatus: Partial<Record<DeviceStatus, number>> = {};
-        for (const d of devices) byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
-        print(o.json, { total: devices.length, byStatus }, () => {
+        for (const st of o.status ? [o.status] : DEVICE_STATUSES)
+          if (counts[st] > 0) byStatus[st] = counts[st];
+        const total = Object.values(byStatus).reduce((a, n) => a + n, 0);
+        print(o.json, { total, byStatus }, () => {
           const parts = DEVICE_STATUSES.filter((st) => byStatus[st]).map((st) => `${st} ${byStatus[st]}`);
-          return `${devices.length} device(s)${parts.length ? `: ${parts.join(', ')}` : ''}`;
+          return `${total} device(s)${parts.length ? `: ${parts.join(', ')}` : ''}`;
         });
         return;
       }
+      const devices = await b.listDevices(o.status);
       print(o.json, devices, () =>
         table(devices, [
           ['uuid', 'UUID'],
@@ -894,6 +900,7 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
       return store.importComputers(list);
     },
     listDevices: (status) => store.listDevices(status ? { status } : {}),
+    countByState: () => store.countByState(),
     listEvents: (filter) => store.listEvents(filter),
     listJobs: (filter) => store.listJobs(filter),
     readiness: () => readinessWarnings(store),
@@ -1065,6 +1072,7 @@ function apiBackend(base: string, token: string, trusting?: TrustingFetch): Back
     importComputers: (text, kind) =>
       call('POST', '/computers', text, kind === 'csv' ? 'text/csv' : 'application/json'),
     listDevices: (status) => call('GET', `/devices${query({ status })}`),
+    countByState: () => call('GET', '/summary'),
     listEvents: (filter) => call('GET', `/events${query(filter)}`),
     listJobs: (filter) => call('GET', `/jobs${query(filter)}`),
     readiness: async () => (await call<{ warnings: string[] }>('GET', '/readiness')).warnings,

@@ -328,6 +328,10 @@ describe('devices, jobs and events', () => {
     expect((await get('/devices')).json().map((d: { uuid: string }) => d.uuid)).toEqual([U1, U2]);
     expect((await get('/devices?status=failed')).json().map((d: { uuid: string }) => d.uuid)).toEqual([U2]);
     expect((await get('/devices?status=bogus')).statusCode).toBe(400);
+    expect((await get('/summary')).json()).toEqual({
+      devices: { discovered: 0, queued: 0, provisioning: 0, provisioned: 1, failed: 1, unprovisioned: 0 },
+      jobs: { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+    });
     const one = await get(`/devices/${U1}`);
     expect(one.json()).toMatchObject({
       uuid: U1,

@@ -157,6 +157,9 @@ describe('oobkit CLI on a data folder', () => {
       total: 2,
       byStatus: { provisioned: 1, failed: 1 },
     });
+    expect((await oobkit(['devices', '--summary', '--status', 'failed'])).stdout).toBe(
+      '1 device(s): failed 1\n',
+    );
     expect((await oobkit(['events', '--interval', '100'])).code).toBe(2);
   });
 
@@ -464,6 +467,8 @@ describe('oobkit CLI against the admin API', () => {
       await store.upsertDevice(U1, { status: 'queued' });
       const devices = await oobkit(['--api', url, '--token', token, 'devices', '--json']);
       expect(JSON.parse(devices.stdout).map((d: { status: string }) => d.status)).toEqual(['queued']);
+      const summary = await oobkit(['--api', url, '--token', token, 'devices', '--summary', '--json']);
+      expect(JSON.parse(summary.stdout)).toEqual({ total: 1, byStatus: { queued: 1 } });
       const job = JSON.parse(
         (await oobkit(['--api', url, '--token', token, 'provision', U1, '--json'])).stdout,
       );

@@ -148,6 +148,14 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     },
     {
       method: 'GET',
+      url: '/summary',
+      summary: 'How many devices are in each status and jobs in each state, site-wide (counted from indexes)',
+      tags: ['service'],
+      responses: { 200: { description: 'the counts', schema: S.summary } },
+      handler: () => store.countByState(),
+    },
+    {
+      method: 'GET',
       url: '/readiness',
       summary:
         'What keeps the site from provisioning (certificates, credentials, computers), each with its fix',

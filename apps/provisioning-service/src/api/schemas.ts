@@ -356,6 +356,13 @@ export const jobsQuery = obj({ uuid, state: jobState, limit });
 export const startJobIn = obj({ reason: { type: 'string', enum: ['manual', 'retry'], default: 'manual' } });
 export const enqueued = obj({ job, created: { type: 'boolean' } }, ['job', 'created']);
 export const health = obj({ status: { type: 'string', enum: ['ok'] } }, ['status']);
+const countsOf = (keys: readonly string[]) =>
+  obj(Object.fromEntries(keys.map((k) => [k, { type: 'integer', minimum: 0 }])), [...keys]);
+/** `SiteStore.countByState()`: every status and state a key, zero when none. */
+export const summary = obj({ devices: countsOf(DEVICE_STATUSES), jobs: countsOf(JOB_STATES) }, [
+  'devices',
+  'jobs',
+]);
 export const readiness = obj(
   { ready: { type: 'boolean' }, warnings: { type: 'array', items: { type: 'string' } } },
   ['ready', 'warnings'],
