@@ -9,22 +9,14 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPgServer } from '@oobkit/test-servers';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { fileKeyProvider } from '../src/secrets/index.js';
 import { describeStoreLocation } from '../src/store/open.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { CLI, runOobkit } from './cli-runner.js';
+import { describeWithPostgres } from './postgres-suite.js';
 
-const server = await startPgServer();
-
-describe('oobkit CLI on a PostgreSQL site store', () => {
-  if ('unavailable' in server) {
-    it.skip(server.unavailable, () => undefined);
-    return;
-  }
-  afterAll(() => server.stop());
-
+await describeWithPostgres('oobkit CLI on a PostgreSQL site store', (server) => {
   let dir: string;
   let url: string;
   beforeEach(async () => {

@@ -5,24 +5,16 @@
  * binaries, except under `CI=true`, where that is a failure.
  */
 
-import { startPgServer } from '@oobkit/test-servers';
-import { afterAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runDemo } from '../src/demo.js';
 import { staticKeyProvider } from '../src/secrets/index.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import type { SiteStore } from '../src/store/types.js';
 import { createSite } from './flow-harness.js';
+import { describeWithPostgres } from './postgres-suite.js';
 
 const FLEET = 24;
-const server = await startPgServer();
-
-describe('two instances on one PostgreSQL database', () => {
-  if ('unavailable' in server) {
-    it.skip(server.unavailable, () => undefined);
-    return;
-  }
-  afterAll(() => server.stop());
-
+await describeWithPostgres('two instances on one PostgreSQL database', (server) => {
   it(`provision a ${FLEET}-device fleet, each device once, both doing work`, async () => {
     const url = server.url(await server.createDatabase());
     const key = Buffer.alloc(32, 7);

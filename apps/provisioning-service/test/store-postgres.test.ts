@@ -12,13 +12,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PgServer, startPgServer } from '@oobkit/test-servers';
+import type { PgServer } from '@oobkit/test-servers';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createKeyFile, fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.js';
 import { PG_MIGRATIONS } from '../src/store/postgres-migrations.js';
 import type { NewSiteEvent, SiteEvent, SiteStore } from '../src/store/types.js';
+import { describeWithPostgres } from './postgres-suite.js';
 import {
   DEVICE_CA,
   DEVICE_CA_KEY_BODY,
@@ -30,17 +31,7 @@ import {
   U2,
 } from './store-contract.js';
 
-const server = await startPgServer();
-
-if ('unavailable' in server) {
-  describe('SiteStore contract: PostgreSQL', () => {
-    it.skip(server.unavailable, () => undefined);
-  });
-  describe('PostgreSQL store', () => {
-    it.skip(server.unavailable, () => undefined);
-  });
-} else {
-  afterAll(() => server.stop());
+await describeWithPostgres('PostgreSQL', (server) => {
   describeSiteStoreContract('PostgreSQL', {
     reopenable: true,
     async createDatabase() {
@@ -53,7 +44,7 @@ if ('unavailable' in server) {
     },
   });
   describePostgresOnly(server);
-}
+});
 
 /** The n-th test device's UUID. */
 function device(n: number): string {
