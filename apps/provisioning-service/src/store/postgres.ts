@@ -176,12 +176,6 @@ const PG_TYPES: CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
 };
 
-/**
- * Opens the PostgreSQL site store: connects a pool, migrates the schema (serialised between
- * instances), checks the key ring against the stored key check (or writes one) and seeds the
- * default settings once. A key that is not the one the database was created with fails here
- * with `SecretKeyError('SECRET_KEY_MISMATCH')`.
- */
 /** How long opening a connection may take before the call fails with `STORE_UNAVAILABLE`. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -200,6 +194,13 @@ function unavailable(url: string, err: unknown): StoreUnavailableError {
   );
 }
 
+/**
+ * Opens the PostgreSQL site store: connects a pool, migrates the schema (serialised between
+ * instances), checks the key ring against the stored key check (or writes one) and seeds the
+ * default settings once. A key that is not the one the database was created with fails here
+ * with `SecretKeyError('SECRET_KEY_MISMATCH')`; a server it cannot use, with
+ * `STORE_UNAVAILABLE`.
+ */
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<SiteStore> {
   const poolSize = opts.poolSize ?? 4;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1) {
