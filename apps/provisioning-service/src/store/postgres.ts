@@ -90,6 +90,7 @@ import {
   credentialAad,
   DEVICE_CA_AAD,
   KEY_RELOADS,
+  keyRotated,
   SEALED_COLUMNS,
   SealingKeys,
   sealKeyCheck,
@@ -745,7 +746,7 @@ class PostgresSiteStore implements SiteStore {
           return { id, uuid: owner, kind, state: 'pending' as const, value, createdAt };
         if (row.status === 'lease' && lease) this.leaseLost(row, lease.jobId, lease.fencingToken, owner);
         // Rotated since it was read: read it again (and refuse if the key is no longer this one).
-        if (round >= KEY_RELOADS) this.keys.sealer(undefined); // throws SECRET_KEY_ROTATED
+        if (round >= KEY_RELOADS) throw keyRotated();
       }
     });
   }

@@ -49,13 +49,22 @@ export const SEALED_COLUMNS: ReadonlyArray<{
  */
 export const KEY_RELOADS = 5;
 
+/** A sealing write refused because the site's key changed under it (`withKeys` retries it). */
+export function keyRotated(): SecretKeyError {
+  return new SecretKeyError(
+    'SECRET_KEY_ROTATED',
+    "the site's secret key was rotated since this store read it; nothing was written",
+    KEY_CHECK_AAD,
+  );
+}
+
 /** The key check record sealed under `key`. */
 export function sealKeyCheck(key: Buffer): Buffer {
   return sealSecret(key, KEY_CHECK_PLAINTEXT, KEY_CHECK_AAD);
 }
 
 /** Whether `key` opens the key check record. */
-export function opensKeyCheck(key: Buffer, check: Buffer): boolean {
+function opensKeyCheck(key: Buffer, check: Buffer): boolean {
   try {
     return openSecret(key, check, KEY_CHECK_AAD) === KEY_CHECK_PLAINTEXT;
   } catch {
@@ -63,7 +72,7 @@ export function opensKeyCheck(key: Buffer, check: Buffer): boolean {
   }
 }
 
-export function sameKeys(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+function sameKeys(a: readonly Buffer[], b: readonly Buffer[]): boolean {
   return a.length === b.length && a.every((k, i) => k.equals(b[i] as Buffer));
 }
 
@@ -132,13 +141,7 @@ export class SealingKeys {
    * transaction rolls back) rather than write a record under a key the site has left.
    */
   sealer(check: Buffer | undefined, key: Buffer = this.key): (value: string, aad: string) => Buffer {
-    if (check === undefined || !opensKeyCheck(key, check)) {
-      throw new SecretKeyError(
-        'SECRET_KEY_ROTATED',
-        "the site's secret key was rotated since this store read it; nothing was written",
-        KEY_CHECK_AAD,
-      );
-    }
+    if (check === undefined || !opensKeyCheck(key, check)) throw keyRotated();
     return (value, aad) => sealSecret(key, value, aad);
   }
 
