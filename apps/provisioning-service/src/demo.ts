@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,21 @@ export function rootHashesHex(pki: TestPki): { sha1: string; sha256: string; sha
  * `oobkit demo`: a test PKI, the service on embedded defaults, a simulated fleet saying hello on
  * a compressed clock; provisions every device, then proves each stored admin password opens it.
  */
+/**
+ * The demo writes its own settings, credentials, certificate and computers and runs workers on
+ * its store: a folder that already holds a site's store or key is refused before anything
+ * starts, as a used PostgreSQL database is.
+ */
+function refuseSiteFolder(dataDir: string): void {
+  const found = ['oobkit.db', 'secret.key'].filter((f) => existsSync(join(dataDir, f)));
+  if (found.length > 0) {
+    throw new ConfigError(
+      `the demo needs a new data folder: ${dataDir} holds a site already (${found.join(', ')}), whose settings, credentials and certificates the demo would replace; give a new or empty folder, or leave out --data-dir`,
+      'dataDir',
+    );
+  }
+}
+
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const total = opts.devices ?? 50;
   if (!Number.isInteger(total) || total < 1 || total > 5000) throw new RangeError('devices must be 1..5000');
@@ -100,6 +116,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const say = (line: string) => {
     if (!json) out(line);
   };
+  if (opts.dataDir !== undefined && opts.databaseUrl === undefined) refuseSiteFolder(opts.dataDir);
   const started = performance.now();
   const tempDir = opts.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'oobkit-demo-')) : undefined;
   const dataDir = opts.dataDir ?? (tempDir as string);
@@ -272,10 +289,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
           clock,
         },
         uuid: uuids[i] as string,
+        // Each personality's machines take its versions in turn (machine i is the
+        // floor(i / 3)-th of its kind, as legacy ones are every third).
         firmwareVersion:
           personality(i) === 'legacy'
-            ? (legacyFirmware[i % legacyFirmware.length] as string)
-            : (modernFirmware[i % modernFirmware.length] as string),
+            ? (legacyFirmware[Math.floor(i / 3) % legacyFirmware.length] as string)
+            : (modernFirmware[Math.floor(i / 3) % modernFirmware.length] as string),
         wireless: i % 4 === 1,
         // Some machines had their MEBx password set by a technician: the second credential opens them.
         ...(i % 7 === 3 ? { mebxPassword: siteMebx } : {}),

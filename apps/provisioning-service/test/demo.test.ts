@@ -31,9 +31,42 @@ describe('oobkit demo', () => {
         path: join(dataDir, 'oobkit.db'),
         keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
       });
-      expect(await store.listDevices({ status: 'provisioned' })).toHaveLength(6);
+      const devices = await store.listDevices({ status: 'provisioned' });
+      expect(devices).toHaveLength(6);
+      // Each personality's firmware versions in turn: 0, 3 legacy; 1, 2, 4, 5 modern.
+      expect(devices.map((d) => d.amtVersion?.split('.').slice(0, 2).join('.')).sort()).toEqual([
+        '11.8',
+        '11.8',
+        '16.1',
+        '16.1',
+        '5.2',
+        '8.1',
+      ]);
+      const settingsBefore = await store.getSettings();
+      const credentialsBefore = await store.listCredentials();
+      await store.close();
+      // A second demo on that folder would replace the site's settings and credentials: refused
+      // before it starts anything, and the store is as it was.
+      await expect(runDemo({ devices: 2, dataDir, out: () => undefined, tty: false })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(
+          /needs a new data folder.*holds a site already \(oobkit\.db, secret\.key\)/,
+        ),
+      });
+      const after = await openSqliteStore({
+        path: join(dataDir, 'oobkit.db'),
+        keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
+      });
+      expect(await after.getSettings()).toEqual(settingsBefore);
+      expect(await after.listCredentials()).toEqual(credentialsBefore);
+      expect(await after.listComputers()).toHaveLength(6);
+      await after.close();
+      const store2 = await openSqliteStore({
+        path: join(dataDir, 'oobkit.db'),
+        keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
+      });
       // Natural, zero-padded host names.
-      expect((await store.listComputers()).map((c) => c.hostName)).toEqual([
+      expect((await store2.listComputers()).map((c) => c.hostName)).toEqual([
         'pc-0001',
         'pc-0002',
         'pc-0003',
@@ -41,7 +74,7 @@ describe('oobkit demo', () => {
         'pc-0005',
         'pc-0006',
       ]);
-      await store.close();
+      await store2.close();
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
