@@ -78,9 +78,12 @@ describe('the service with its admin API', () => {
     expect(finished.job.reason).toBe('retry');
   });
 
-  it('unprovisions a device through the API', async () => {
+  it('unprovisions a device through the API, retiring the admin passwords it no longer holds', async () => {
     const device = await site.device();
     expect((await site.provision(device)).outcome).toBe('succeeded');
+    const before = await site.store.listSecrets(device.uuid);
+    expect(before.filter((x) => x.kind === 'admin').map((x) => x.state)).toEqual(['current']);
+    const mebxBefore = before.filter((x) => x.kind === 'mebx');
     const done = site.waitForJob(device.uuid, ['succeeded', 'failed']);
     const res = await call('POST', `/devices/${device.uuid}/unprovision`);
     expect(res.status).toBe(202);
@@ -90,6 +93,13 @@ describe('the service with its admin API', () => {
     expect((await site.store.getDevice(device.uuid))?.status).toBe('unprovisioned');
     const job = await site.store.getJob(finished.job.id);
     expect(job?.journal.unprovision).toEqual({ from: 'post' });
+    // AMT's admin password is `admin` again: no stored admin password is offered as current.
+    const after = await site.store.listSecrets(device.uuid, { states: ['pending', 'current', 'retired'] });
+    expect(after.filter((x) => x.kind === 'admin').map((x) => x.state)).toEqual(['retired']);
+    // The MEBx password stays in the firmware, and on record.
+    expect(after.filter((x) => x.kind === 'mebx')).toEqual(mebxBefore);
+    const retired = await site.store.listEvents({ uuid: device.uuid, type: 'secret.retired' });
+    expect(retired.map((e) => [e.jobId, e.data])).toEqual([[finished.job.id, { kind: 'admin', count: 1 }]]);
   });
 });
 

@@ -987,6 +987,43 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
         expect((await s.listSecrets(U1, { states: ['retired'] })).map((x) => x.id)).toEqual([a.id]);
       });
 
+      it('retires every pending and current secret of one kind, under a lease or not', async () => {
+        const s = await open();
+        const job = (await s.enqueueJob(U1, 'unprovision')).job;
+        const lease = (await s.claimJob('w1', 60_000))!;
+        const l = { jobId: job.id, fencingToken: lease.fencingToken };
+        const current = await s.addPendingSecret(U1, 'admin', 'Adm!nPass1');
+        await s.confirmSecret(current.id);
+        const pending = await s.addPendingSecret(U1, 'admin', 'Adm!nPass2');
+        const mebx = await s.addPendingSecret(U1, 'mebx', 'Mebx!Pass1');
+        await s.confirmSecret(mebx.id);
+        const other = await s.addPendingSecret(U2, 'admin', 'Adm!nPass3');
+        t += 1000;
+        // A stale token changes nothing.
+        await expect(
+          s.retireSecrets(U1, 'admin', { jobId: job.id, fencingToken: lease.fencingToken + 1 }),
+        ).rejects.toMatchObject({ code: 'STORE_STALE_LEASE' });
+        await expect(s.retireSecrets(U2, 'admin', l)).rejects.toMatchObject({
+          code: 'STORE_INVALID_INPUT',
+          field: 'jobId',
+        });
+        await expect(s.retireSecrets(U1, 'nope' as 'admin')).rejects.toMatchObject({
+          code: 'STORE_INVALID_INPUT',
+        });
+        expect((await s.listSecrets(U1)).map((x) => x.id)).toEqual([mebx.id, pending.id, current.id]);
+
+        expect(await s.retireSecrets(U1.toUpperCase(), 'admin', l)).toBe(2);
+        const all = await s.listSecrets(U1, { states: ['pending', 'current', 'retired'] });
+        expect(all.map((x) => [x.id, x.state])).toEqual([
+          [mebx.id, 'current'],
+          [pending.id, 'retired'],
+          [current.id, 'retired'],
+        ]);
+        expect((await s.listSecrets(U2)).map((x) => x.id)).toEqual([other.id]);
+        // Again: nothing left to retire.
+        expect(await s.retireSecrets(U1, 'admin', l)).toBe(0);
+      });
+
       it('refuses a lease of another device', async () => {
         const s = await open();
         const job = (await s.enqueueJob(U1, 'hello')).job;

@@ -496,6 +496,18 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
           await dev.unprovision();
           return { from: state };
         });
+        // A full unprovision sets AMT's admin password back to `admin`: the stored admin
+        // passwords open nothing now, so they stop being offered as current (the MEBx password
+        // stays in the firmware, and on record). Also after a resume, or when AMT was found
+        // unprovisioned already.
+        const retired = await store.retireSecrets(uuid, 'admin', leaseRef);
+        if (retired > 0) {
+          await emit({
+            type: 'secret.retired',
+            message: `${retired} admin secret(s) retired: the device's admin password is its default again`,
+            data: { kind: 'admin', count: retired },
+          });
+        }
         await store.upsertDevice(uuid, { status: 'unprovisioned' });
         await emit({
           type: 'job.succeeded',

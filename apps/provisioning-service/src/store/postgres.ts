@@ -127,6 +127,7 @@ import {
   normalizeUuid,
   oneOf,
   positiveInt,
+  SECRET_KINDS,
   type StorableText,
   text,
   validateCertificate,
@@ -776,6 +777,22 @@ class PostgresSiteStore implements SiteStore {
     if (row.status === 'retired') {
       throw new StoreConflictError(`secret ${secretId} is retired and cannot become current`);
     }
+  }
+
+  async retireSecrets(uuid: DeviceUuid, kind: SecretKind, lease?: Lease): Promise<number> {
+    this.open();
+    const owner = normalizeUuid(uuid);
+    const k = oneOf(kind, SECRET_KINDS, 'kind');
+    return this.tx(async (c) => {
+      // FOR SHARE, as a secret write under a lease: no claim moves the job on meanwhile.
+      if (lease) await lockLease(c, lease.jobId, lease.fencingToken, 'FOR SHARE', owner);
+      const r = await c.query(
+        `UPDATE device_secrets SET state = 'retired', retired_at = $1
+           WHERE uuid = $2 AND kind = $3 AND state IN ('pending', 'current')`,
+        [this.iso(), owner, k],
+      );
+      return r.rowCount ?? 0;
+    });
   }
 
   async listSecrets(uuid: DeviceUuid, opts: SecretFilter = {}): Promise<DeviceSecret[]> {

@@ -75,6 +75,7 @@ import {
   normalizeUuid,
   oneOf,
   positiveInt,
+  SECRET_KINDS,
   text,
   validateCertificate,
   validateComputers,
@@ -554,6 +555,23 @@ class SqliteSiteStore implements SiteStore {
            WHERE uuid = ? AND kind = ? AND (state = 'current' OR (state = 'pending' AND id < ?))`,
       ).run(at, s.uuid, s.kind, s.id);
       this.stmt(`UPDATE device_secrets SET state = 'current', confirmed_at = ? WHERE id = ?`).run(at, s.id);
+    });
+  }
+
+  async retireSecrets(
+    uuid: DeviceUuid,
+    kind: SecretKind,
+    lease?: { jobId: number; fencingToken: number },
+  ): Promise<number> {
+    this.open();
+    const id = normalizeUuid(uuid);
+    const k = oneOf(kind, SECRET_KINDS, 'kind');
+    return this.tx(() => {
+      if (lease) this.checkLease(lease.jobId, lease.fencingToken, id);
+      return this.stmt(
+        `UPDATE device_secrets SET state = 'retired', retired_at = ?
+           WHERE uuid = ? AND kind = ? AND state IN ('pending', 'current')`,
+      ).run(this.iso(), id, k).changes;
     });
   }
 

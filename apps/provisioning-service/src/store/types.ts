@@ -290,6 +290,16 @@ export interface SiteStore {
   ): Promise<DeviceSecret>;
   /** pending → current; the previous current secret of that kind becomes retired. */
   confirmSecret(secretId: number, lease?: { jobId: number; fencingToken: number }): Promise<void>;
+  /**
+   * Every pending and current secret of `kind` for the device becomes retired (the device no
+   * longer holds them: after a full unprovision, AMT's admin password is `admin` again); returns
+   * how many. With `lease`, refused (StaleLeaseError) if the job lost its lease.
+   */
+  retireSecrets(
+    uuid: DeviceUuid,
+    kind: SecretKind,
+    lease?: { jobId: number; fencingToken: number },
+  ): Promise<number>;
   /** Newest first. Default: current and pending (what a login should try). */
   listSecrets(
     uuid: DeviceUuid,
