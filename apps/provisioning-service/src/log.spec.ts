@@ -81,6 +81,19 @@ describe('createLogger', () => {
     });
   });
 
+  it('logs the status of a fastify request in its access line', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { lines, destination } = capture();
+    const app = Fastify({ loggerInstance: createLogger({ destination }) });
+    app.get('/teapot', async (_req, reply) => reply.code(418).send({ ok: false }));
+    await app.inject({ method: 'GET', url: '/teapot', headers: { authorization: 'Bearer tok-000000' } });
+    await app.inject({ method: 'GET', url: '/nowhere' });
+    await app.close();
+    const completed = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request completed');
+    expect(completed.map((l) => l.res)).toEqual([{ statusCode: 418 }, { statusCode: 404 }]);
+    expect(lines.join('')).not.toContain('tok-000000');
+  });
+
   it('honours the level', () => {
     const { lines, destination } = capture();
     const log = createLogger({ level: 'warn', destination });

@@ -41,7 +41,7 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
       err: redactAfter(pino.stdSerializers.err),
       error: redactAfter(pino.stdSerializers.err),
       req: redactAfter(pino.stdSerializers.req),
-      res: redactAfter(pino.stdSerializers.res),
+      res: redactAfter(serializeResponse),
     },
   };
   const logger = opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
@@ -56,6 +56,18 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     return Reflect.apply(child, this, [redactSecrets(bindings), options]) as Logger;
   };
   return logger;
+}
+
+/**
+ * A fastify reply (its access line's `res`) logs its status as fastify's own serializer does;
+ * pino's serializer reads `headersSent`, which only the raw response has, and wrote null.
+ */
+function serializeResponse(res: unknown): unknown {
+  const raw = (res as { raw?: unknown } | null)?.raw;
+  if (raw && typeof (raw as { statusCode?: unknown }).statusCode === 'number') {
+    return { statusCode: (raw as { statusCode: number }).statusCode };
+  }
+  return pino.stdSerializers.res(res as Parameters<typeof pino.stdSerializers.res>[0]);
 }
 
 /** Errors under `err`/`error` are left whole for the error serializer, whose output is redacted. */

@@ -105,6 +105,20 @@ describe('flow A end to end: modern device (AMT 16, WS-Man)', () => {
     expect(secrets).toBeGreaterThanOrEqual(7);
     expect(lines).toBeGreaterThan(40);
   });
+
+  it('writes log lines that name each field once (log shippers refuse repeated keys)', () => {
+    const jobLines = site.log.filter((l) => l.includes('"jobId"'));
+    expect(jobLines.length).toBeGreaterThan(20);
+    for (const line of site.log) {
+      // JSON.parse keeps the last of repeated keys; count the top-level keys in the text instead.
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      for (const key of Object.keys(parsed)) {
+        const n = line.split(`"${key}":`).length - 1;
+        const nested = JSON.stringify(Object.values(parsed)).split(`"${key}":`).length - 1;
+        expect({ key, line: line.slice(0, 160), count: n - nested }).toMatchObject({ count: 1 });
+      }
+    }
+  });
 });
 
 describe('extension points: a directory and a CA', () => {

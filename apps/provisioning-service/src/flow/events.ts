@@ -75,7 +75,10 @@ async function store1(
     return await store.appendEvent(event);
   } catch (err) {
     // Losing an event line must not fail provisioning; the log still has it.
-    logger?.warn({ err: { message: (err as Error).message } }, 'event not stored');
+    logger?.warn(
+      { err: { message: (err as Error).message }, uuid: event.uuid, jobId: event.jobId, type: event.type },
+      'event not stored',
+    );
     return undefined;
   }
 }

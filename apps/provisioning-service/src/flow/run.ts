@@ -133,7 +133,9 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
     const uuid = job.uuid;
     const leaseRef = { jobId: job.id, fencingToken };
     const redactor = new Redactor();
-    const events = createJobEventSink(store, opts.logger?.child({ uuid, jobId: job.id }), redactor, now);
+    // Not a child logger bound to uuid and jobId: every event carries both already, and a line
+    // naming a field twice is refused by log shippers.
+    const events = createJobEventSink(store, opts.logger, redactor, now);
     const journal: Journal = { ...job.journal };
     const started = performance.now();
     const resumed = Object.keys(journal).length > 0 || job.attempts > 1;
