@@ -67,9 +67,23 @@ describe('settings secrets', () => {
     expect(REDACTED.length).toBeLessThan(8); // can never be a valid password, so never mistaken for one
   });
 
-  it('validation drops unknown fields and names the bad one', () => {
-    const withJunk = { ...full, junk: 1, features: { ...full.features, extra: true } };
-    expect(validateSettings(withJunk)).toEqual(full);
+  it('validation refuses unknown fields and names the bad one', () => {
+    expect(() => validateSettings({ ...full, junk: 1 })).toThrow(
+      expect.objectContaining({ code: 'STORE_INVALID_INPUT', field: 'junk' }),
+    );
+    expect(() => validateSettings({ ...full, features: { ...full.features, SOL: true } })).toThrow(
+      expect.objectContaining({
+        field: 'features.SOL',
+        message: expect.stringContaining('known here: ping'),
+      }),
+    );
+    expect(() =>
+      validateSettings({ ...full, wifiProfiles: [{ ...full.wifiProfiles[0], psk: 'x' }] }),
+    ).toThrow(expect.objectContaining({ field: 'wifiProfiles[0].psk' }));
+    expect(() => validateSettings({ ...full, kerberos: { enabled: true, realm: 'X' } })).toThrow(
+      expect.objectContaining({ field: 'kerberos.realm' }),
+    );
+    expect(validateSettings(full)).toEqual(full);
     expect(() =>
       validateSettings({ ...full, userAcls: [{ username: 'x', accessPermission: 2, realms: [3] }] }),
     ).toThrow(expect.objectContaining({ field: 'userAcls[0].password' }));

@@ -40,12 +40,12 @@ const DIGEST_USER = /^[\x21-\x7e]{1,16}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
- * Checks every field and returns a clean copy holding only the known fields, so nothing a caller
- * slipped in is persisted. Throws `StoreInputError` naming the field.
+ * Checks every field and returns a clean copy. An unknown field is refused (a misspelt
+ * `features.SOL` must not read as set); throws `StoreInputError` naming the field.
  */
 export function validateSettings(input: unknown): ProvisioningSettings {
-  const s = obj(input, 'settings');
-  const features = obj(s.features, 'features');
+  const s = obj(input, 'settings', SETTINGS_KEYS);
+  const features = obj(s.features, 'features', ['ping', 'webUi', 'sol', 'ider']);
   const out: ProvisioningSettings = {
     features: {
       ping: bool(features.ping, 'features.ping'),
@@ -54,7 +54,7 @@ export function validateSettings(input: unknown): ProvisioningSettings {
       ider: bool(features.ider, 'features.ider'),
     },
     userAcls: arr(s.userAcls, 'userAcls').map((a, i) => validateAcl(a, `userAcls[${i}]`)),
-    kerberos: { enabled: bool(obj(s.kerberos, 'kerberos').enabled, 'kerberos.enabled') },
+    kerberos: { enabled: bool(obj(s.kerberos, 'kerberos', ['enabled']).enabled, 'kerberos.enabled') },
     powerBehaviour: oneOf(s.powerBehaviour, ['SP1', 'SP2'] as const, 'powerBehaviour'),
     powerScheme: int(s.powerScheme, 'powerScheme', 0, 255),
     wifiProfiles: arr(s.wifiProfiles, 'wifiProfiles').map((w, i) => validateWifi(w, `wifiProfiles[${i}]`)),
@@ -90,7 +90,7 @@ export function validateSettings(input: unknown): ProvisioningSettings {
 }
 
 function validateAcl(input: unknown, at: string): UserAclSetting {
-  const a = obj(input, at);
+  const a = obj(input, at, ['username', 'password', 'kerberosSid', 'accessPermission', 'realms']);
   const acl: UserAclSetting = {
     accessPermission: oneOf(a.accessPermission, [0, 1, 2] as const, `${at}.accessPermission`),
     realms: arr(a.realms, `${at}.realms`).map((r, i) => int(r, `${at}.realms[${i}]`, 1, 31)),
@@ -124,7 +124,14 @@ function validateAcl(input: unknown, at: string): UserAclSetting {
 }
 
 function validateWifi(input: unknown, at: string): WifiProfileSetting {
-  const w = obj(input, at);
+  const w = obj(input, at, [
+    'name',
+    'ssid',
+    'priority',
+    'authenticationMethod',
+    'encryptionMethod',
+    'pskPassphrase',
+  ]);
   const out: WifiProfileSetting = {
     name: strLen(w.name, `${at}.name`, 1, 32),
     ssid: strLen(w.ssid, `${at}.ssid`, 1, 32),
@@ -151,7 +158,13 @@ function validateWifi(input: unknown, at: string): WifiProfileSetting {
 }
 
 function validateWired(input: unknown, at: string): Wired8021xSetting {
-  const w = obj(input, at);
+  const w = obj(input, at, [
+    'enabled',
+    'authenticationProtocol',
+    'serverCertificateName',
+    'username',
+    'password',
+  ]);
   const out: Wired8021xSetting = {
     enabled: bool(w.enabled, `${at}.enabled`),
     authenticationProtocol: int(w.authenticationProtocol, `${at}.authenticationProtocol`, 0, 65535),
@@ -284,8 +297,29 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function obj(v: unknown, at: string): Record<string, unknown> {
+const SETTINGS_KEYS = [
+  'features',
+  'userAcls',
+  'kerberos',
+  'powerBehaviour',
+  'powerScheme',
+  'wifiProfiles',
+  'wired8021x',
+  'mebxPassword',
+  'adminUsername',
+] as const;
+
+/** `v` as an object; with `known`, a field not in it is refused, named as the caller would. */
+function obj(v: unknown, at: string, known?: readonly string[]): Record<string, unknown> {
   if (!isRecord(v)) throw new StoreInputError(`${at} must be an object`, at);
+  if (known) {
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k)) {
+        const field = at === 'settings' ? k : `${at}.${k}`;
+        throw new StoreInputError(`${field} is not a setting (known here: ${known.join(', ')})`, field);
+      }
+    }
+  }
   return v;
 }
 
