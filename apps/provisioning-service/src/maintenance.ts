@@ -259,9 +259,12 @@ export async function backupSiteDatabase(opts: BackupOptions): Promise<BackupRes
     } finally {
       source.close();
     }
-    const copy = new Database(opts.destination, { readonly: true, fileMustExist: true });
+    // The copy is in WAL mode as its source was; a backup is better one self-contained file, and
+    // a WAL-mode file opened even read-only leaves -wal and -shm files beside it.
+    const copy = new Database(opts.destination, { fileMustExist: true });
     let check: string;
     try {
+      copy.pragma('journal_mode = DELETE');
       check = (copy.pragma('quick_check') as Array<{ quick_check: string }>)
         .map((r) => r.quick_check)
         .join('; ');
@@ -271,7 +274,8 @@ export async function backupSiteDatabase(opts: BackupOptions): Promise<BackupRes
     await chmod(opts.destination, 0o600);
     return { destination: opts.destination, bytes: (await stat(opts.destination)).size, check };
   } catch (err) {
-    await rm(opts.destination, { force: true });
+    for (const f of [opts.destination, `${opts.destination}-wal`, `${opts.destination}-shm`])
+      await rm(f, { force: true });
     throw err;
   }
 }

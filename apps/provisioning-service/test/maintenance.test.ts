@@ -391,6 +391,9 @@ describe('backupSiteDatabase', () => {
     expect(r).toMatchObject({ destination: dest, check: 'ok' });
     expect(r.bytes).toBe(statSync(dest).size);
     if (process.platform !== 'win32') expect(statSync(dest).mode & 0o777).toBe(0o600);
+    // One self-contained file: no -wal or -shm beside it, and not in WAL mode.
+    expect(readdirSync(dir).filter((f) => f.startsWith('copy.db'))).toEqual(['copy.db']);
+    expect(readFileSync(dest).subarray(18, 20)).toEqual(Buffer.from([1, 1]));
 
     const copy = await openSqliteStore({ path: dest, keyProvider: fileKeyProvider(keyFile) });
     stores.push(copy);
