@@ -21,7 +21,7 @@ import { createLogger, type Logger } from './log.js';
 import { pruneEventLog } from './maintenance.js';
 import { createServiceMetrics } from './metrics.js';
 import { hostPort } from './net.js';
-import { ConfigError } from './store/errors.js';
+import { ConfigError, ServiceError } from './store/errors.js';
 import { openConfiguredStore } from './store/open.js';
 import type { Job, SiteStore } from './store/types.js';
 import { oobkitVersion } from './version.js';
@@ -192,7 +192,17 @@ export async function startService(config: ServiceConfig, deps: ServiceDeps = {}
           pool.wake();
         },
       });
-      await api.listen({ host: config.api.host, port: config.api.port });
+      try {
+        await api.listen({ host: config.api.host, port: config.api.port });
+      } catch (cause) {
+        await api.close().catch(() => undefined);
+        const where = `${config.api.host}:${config.api.port}`;
+        throw new ServiceError(
+          'API_LISTEN_FAILED',
+          `the admin API cannot listen on ${where}: ${(cause as Error).message}; choose another address with --api-host / --api-port (OOBKIT_API_HOST / OOBKIT_API_PORT)`,
+          { cause },
+        );
+      }
       const addr = api.server.address();
       if (addr && typeof addr === 'object') apiAddress = { address: addr.address, port: addr.port };
       cleanups.unshift(() => api.close());

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config.js';
 import { requestProvisioning } from '../src/jobs.js';
@@ -31,6 +31,45 @@ describe('the service with its admin API', () => {
     expect(api.helloAddress.port).toBeGreaterThan(0);
     expect((await call('GET', '/health')).status).toBe(200);
     expect((await fetch(`${base}/devices`)).status).toBe(401);
+  });
+
+  it('refuses to start when the admin API port is taken, with API_LISTEN_FAILED, and leaves nothing listening', async () => {
+    const store = await openTestStore();
+    // A free port for the hello listener: the failed start must let go of it.
+    const helloPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    try {
+      const config = resolveConfig(
+        {
+          dataDir: '/nonexistent-oobkit-test',
+          hello: { host: '127.0.0.1', port: helloPort },
+          api: { host: '127.0.0.1', port: api.apiAddress!.port, token: 'test-token-0123456789' },
+        },
+        {},
+      );
+      const err = await startService(config, { store, logger: createLogger({ level: 'silent' }) }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({
+        code: 'API_LISTEN_FAILED',
+        message: expect.stringMatching(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*--api-port/),
+      });
+      // Its hello listener (bound first) was closed again: a second start binds the same port.
+      const again = await startService(
+        { ...config, api: { ...config.api, port: 0 } },
+        {
+          store,
+          logger: createLogger({ level: 'silent' }),
+        },
+      );
+      await again.close();
+    } finally {
+      await store.close();
+    }
   });
 
   it('serves Prometheus metrics behind the token, documented as text in the OpenAPI document', async () => {

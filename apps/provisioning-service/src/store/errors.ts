@@ -29,6 +29,7 @@ export type ServiceErrorCode =
   | 'API_INVALID_CERTIFICATE'
   | 'API_UNAVAILABLE'
   | 'API_INTERNAL'
+  | 'API_LISTEN_FAILED' // the admin API cannot bind its address (in use, no permission)
   // The provisioning flow (`ProvisioningError`, src/flow/errors.ts):
   | 'FLOW_NO_COMPUTER' // the job's UUID is not (or no longer) imported
   | 'FLOW_NO_ADDRESS' // no hello told us where the device is
@@ -36,12 +37,12 @@ export type ServiceErrorCode =
   | 'FLOW_TLS_REFUSED' // the device refused the TLS handshake (chain, CN, OID/OU, root hash)
   | 'FLOW_UNREACHABLE' // connection refused, reset or timed out
   | 'FLOW_LOGIN_FAILED' // every configured credential and stored secret was refused
-  | 'FLOW_UNSUPPORTED_FIRMWARE' // firmware version unknown or outside what the flow supports
   | 'FLOW_DEVICE_ERROR' // AMT answered a step with an error status or a fault
   | 'FLOW_DIRECTORY_FAILED'
   | 'FLOW_CA_FAILED'
   | 'FLOW_LEASE_LOST' // another worker owns the job now
-  | 'FLOW_CANCELLED';
+  | 'FLOW_CANCELLED'
+  | 'FLOW_INTERNAL'; // the runner itself failed with an error that has no code (a bug: see the log)
 
 export class ServiceError extends Error {
   override readonly name: string = 'ServiceError';
