@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { isSecretKey, REDACTED_VALUE, redactSecrets } from './secrets/redact.js';
+import { isFlag, isSecretKey, REDACTED_VALUE, redactSecrets } from './secrets/redact.js';
 
 export type Logger = pino.Logger;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -74,7 +74,7 @@ function serializeResponse(res: unknown): unknown {
 function redactLogObject(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
-    if (isSecretKey(k)) out[k] = REDACTED_VALUE;
+    if (isSecretKey(k) && !isFlag(v)) out[k] = REDACTED_VALUE;
     else if ((k === 'err' || k === 'error') && v instanceof Error) out[k] = v;
     else out[k] = redactSecrets(v);
   }

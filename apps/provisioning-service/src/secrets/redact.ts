@@ -74,11 +74,20 @@ function walk(v: unknown, seen: WeakSet<object>, instances: boolean): unknown {
     const entries: [string, unknown][] = [];
     if (instances) for (const k in v) entries.push([k, (v as Record<string, unknown>)[k]]);
     else entries.push(...Object.entries(v));
-    for (const [k, x] of entries) o[k] = isSecretKey(k) ? REDACTED_VALUE : walk(x, seen, instances);
+    for (const [k, x] of entries)
+      o[k] = isSecretKey(k) && !isFlag(x) ? REDACTED_VALUE : walk(x, seen, instances);
     out = o;
   }
   seen.delete(v);
   return out;
+}
+
+/**
+ * A true/false under a secret-like name (`deviceGeneratedKey: true`) holds no secret: it is kept,
+ * so event data and the job journal read the same.
+ */
+export function isFlag(v: unknown): v is boolean {
+  return typeof v === 'boolean';
 }
 
 function isPlain(v: object): boolean {

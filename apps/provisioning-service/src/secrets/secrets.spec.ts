@@ -99,5 +99,15 @@ describe('redaction by key', () => {
       n: 1,
       list: [{ password: '[redacted]' }],
     });
+    // A flag under a secret-like name holds no secret; anything else there is redacted.
+    expect(
+      redactSecrets({ deviceGeneratedKey: true, otp: false, apiKey: 0, token: null, key: ['x'] }),
+    ).toEqual({
+      deviceGeneratedKey: true,
+      otp: false,
+      apiKey: '[redacted]',
+      token: '[redacted]',
+      key: '[redacted]',
+    });
   });
 });
