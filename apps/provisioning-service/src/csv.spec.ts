@@ -33,6 +33,9 @@ describe('parseCsv', () => {
     expect(at('"a"b')).toEqual(['CSV_SYNTAX', 1, 4]);
     expect(at('a\rb')).toEqual(['CSV_SYNTAX', 1, 2]);
     expect(at('"x\ny"z')).toEqual(['CSV_SYNTAX', 2, 3]);
+    expect(at('a, "b,c"')).toEqual(['CSV_SYNTAX', 1, 4]);
+    expect(() => parseCsv('a, "b,c"')).toThrow(/remove the spaces before the quote/);
+    expect(() => parseCsv('a,b"c')).toThrow(/a quote inside an unquoted field/);
   });
 
   it('property: parse ∘ stringify is the identity', () => {
@@ -66,6 +69,21 @@ describe('parseCsv', () => {
 });
 
 describe('parseComputersCsv', () => {
+  it('takes at most 100,000 computers per import, naming the first line past it', () => {
+    const row = (i: number) =>
+      `8f3a1c2e-0000-4000-8000-${i.toString(16).padStart(12, '0')},pc-${i},corp.example.com`;
+    const rows = (n: number) =>
+      ['uuid,hostName,domainName', ...Array.from({ length: n }, (_, i) => row(i))].join('\n');
+    expect(parseComputersCsv(rows(100_000))).toHaveLength(100_000);
+    expect(() => parseComputersCsv(rows(100_001))).toThrow(
+      expect.objectContaining({
+        code: 'CSV_ROW',
+        line: 100_002,
+        message: expect.stringContaining('at most 100000'),
+      }),
+    );
+  });
+
   it('reads computers with the header in any order and case, skipping blank lines', () => {
     const text = `hostName,UUID,domainName,ou\r\npc-1,${U1.toUpperCase()},corp.example.com,"OU=AMT,DC=corp"\r\n\r\npc-2, ${U2} ,corp.example.com,\r\n`;
     expect(parseComputersCsv(text)).toEqual([

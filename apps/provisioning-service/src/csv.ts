@@ -1,6 +1,6 @@
 import { CsvError, StoreInputError } from './store/errors.js';
 import type { ImportedComputer } from './store/types.js';
-import { validateComputer } from './store/validate.js';
+import { MAX_IMPORT_COMPUTERS, validateComputer } from './store/validate.js';
 
 export interface CsvRecord {
   fields: string[];
@@ -60,7 +60,18 @@ export function parseCsvRecords(text: string): CsvRecord[] {
       while (i < n) {
         const c = text[i];
         if (c === ',' || c === '\n' || c === '\r') break;
-        if (c === '"') throw new CsvError('CSV_SYNTAX', 'a quote inside an unquoted field', line, col(i));
+        if (c === '"') {
+          // `a, "b,c"` (a space after the comma) is a common slip: say so rather than "inside".
+          const spaces = text.slice(start, i).trim() === '';
+          throw new CsvError(
+            'CSV_SYNTAX',
+            spaces
+              ? 'a quoted field must start right after the comma: remove the spaces before the quote'
+              : 'a quote inside an unquoted field',
+            line,
+            col(i),
+          );
+        }
         i++;
       }
       value = text.slice(start, i);
@@ -135,6 +146,14 @@ export function parseComputersCsv(text: string): Omit<ImportedComputer, 'importe
   }
   if (new Set(columns).size !== columns.length)
     throw new CsvError('CSV_HEADER', 'the header repeats a column', header.line);
+  const extra = records[MAX_IMPORT_COMPUTERS];
+  if (extra) {
+    throw new CsvError(
+      'CSV_ROW',
+      `one import takes at most ${MAX_IMPORT_COMPUTERS} computers: split the file before this line`,
+      extra.line,
+    );
+  }
   const seen = new Map<string, number>();
   return records.map((r) => {
     if (r.fields.length !== columns.length) {

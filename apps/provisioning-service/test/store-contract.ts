@@ -187,6 +187,18 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
         await expect(
           s.importComputers([{ uuid: 'not-a-uuid', hostName: 'pc', domainName: 'x.y', source: 'import' }]),
         ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT' });
+        // One import is one transaction: past 100,000 computers it is refused before any is read.
+        const many = new Array(100_001).fill({
+          uuid: U1,
+          hostName: 'pc-1',
+          domainName: 'x.y',
+          source: 'import',
+        });
+        await expect(s.importComputers(many)).rejects.toMatchObject({
+          code: 'STORE_INVALID_INPUT',
+          field: 'computers',
+          message: expect.stringContaining('at most 100000'),
+        });
         expect(await s.listComputers()).toEqual([]);
       });
     });

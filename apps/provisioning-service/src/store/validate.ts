@@ -216,9 +216,21 @@ export function cutoffArg(before: unknown, storable: StorableText = anyText): st
   return new Date(Date.parse(isoTime(before, 'before', storable))).toISOString();
 }
 
+/**
+ * The most computers one import takes (the admin API's JSON schema says the same): one import is
+ * one transaction, and a bigger one would hold the store for seconds. Split larger files.
+ */
+export const MAX_IMPORT_COMPUTERS = 100_000;
+
 /** `importComputers`' list, each computer checked and no UUID twice. */
 export function validateComputers(list: unknown): Omit<ImportedComputer, 'importedAt'>[] {
   if (!Array.isArray(list)) throw new StoreInputError('computers must be an array', 'computers');
+  if (list.length > MAX_IMPORT_COMPUTERS) {
+    throw new StoreInputError(
+      `one import takes at most ${MAX_IMPORT_COMPUTERS} computers, not ${list.length}: split the file`,
+      'computers',
+    );
+  }
   const clean = list.map((c, i) => validateComputer(c, i));
   const seen = new Map<string, number>();
   clean.forEach((c, i) => {
