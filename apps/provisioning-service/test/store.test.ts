@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -208,6 +208,32 @@ describe('encryption at rest', () => {
       code: 'SECRET_DECRYPT_FAILED',
       record: 'credentials:2',
     });
+  });
+});
+
+describe('file modes', () => {
+  it('creates the database, its WAL and shared memory readable by the owner only, whatever the umask', async () => {
+    if (process.platform === 'win32') return;
+    const path = join(dir, 'site', 'oobkit.db');
+    const umask = process.umask(0o022);
+    try {
+      const s = await open(path);
+      await s.addCredential({ label: 'a', username: 'admin', password: 'Adm!nPass1', priority: 0 });
+      for (const f of [path, `${path}-wal`, `${path}-shm`])
+        expect([f, statSync(f).mode & 0o777]).toEqual([f, 0o600]);
+      expect(statSync(join(dir, 'site')).mode & 0o777).toBe(0o700);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it('leaves the mode of an existing database as its administrator set it', async () => {
+    if (process.platform === 'win32') return;
+    const path = join(dir, 'oobkit.db');
+    await (await open(path)).close();
+    chmodSync(path, 0o640);
+    await open(path);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
   });
 });
 

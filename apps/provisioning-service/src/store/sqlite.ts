@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import Database from 'better-sqlite3';
@@ -113,8 +113,17 @@ const KEY_MISMATCH =
  */
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SiteStore> {
   const keys = await secretKeysOf(opts.keyProvider);
-  if (opts.path !== ':memory:' && opts.path !== '')
+  if (opts.path !== ':memory:' && opts.path !== '') {
     mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+    // A new database file is readable by its owner only, whatever the umask; SQLite gives its
+    // -wal and -shm files the database file's mode. (Secrets are sealed, but the rest is the
+    // site's inventory.) An existing file keeps the mode its administrator chose.
+    try {
+      closeSync(openSync(opts.path, 'wx', 0o600));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    }
+  }
   const db = new Database(opts.path);
   try {
     db.pragma('journal_mode = WAL');
