@@ -100,7 +100,7 @@ export {
   type MetricsSnapshot,
   type ServiceMetrics,
 } from './metrics.js';
-export { readinessWarnings } from './readiness.js';
+export { type Readiness, readinessReport, readinessWarnings } from './readiness.js';
 export {
   fileKeyProvider,
   SECRET_KEY_BYTES,

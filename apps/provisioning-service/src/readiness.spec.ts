@@ -1,7 +1,7 @@
 import { createRsaKeyCache, createTestPki, type TestPki } from '@oobkit/provisioning-cert';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rootHashesHex } from './demo.js';
-import { readinessWarnings } from './readiness.js';
+import { readinessReport, readinessWarnings } from './readiness.js';
 import { staticKeyProvider } from './secrets/index.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { SiteStore } from './store/types.js';
@@ -91,5 +91,45 @@ describe('readinessWarnings', () => {
     expect(await readinessWarnings(s, new Date('2025-12-01T00:00:00Z'))).toEqual([
       'provisioning certificate "corp" is not valid before 2026-01-01: devices will refuse it until then',
     ]);
+  });
+
+  it('tells blockers from warnings: the site is ready while one enabled certificate is usable', async () => {
+    const s = await site(ready);
+    const end = new Date('2027-01-01T00:00:00Z').getTime();
+    // Expiring soon: still ready, with a warning.
+    expect(await readinessReport(s, new Date(end - 10 * DAY + 1000))).toEqual({
+      ready: true,
+      blockers: [],
+      warnings: [expect.stringMatching(/expires in 10 day\(s\)/)],
+    });
+    // Expired, and the only one: not ready.
+    expect(await readinessReport(s, new Date(end + DAY))).toEqual({
+      ready: false,
+      blockers: [expect.stringMatching(/expired on 2027-01-01/)],
+      warnings: [],
+    });
+    // Expired beside a usable renewal: ready, the expired one a warning to disable it.
+    const renewed = await createTestPki({
+      serverFqdn: 'provision.corp.example.com',
+      keys,
+      notBefore: new Date('2026-12-01T00:00:00Z'),
+      notAfter: new Date('2028-01-01T00:00:00Z'),
+    });
+    await s.addProvisioningCertificate({
+      name: 'renewed',
+      certPem: renewed.chain.certPem,
+      keyPem: renewed.chain.keyPem ?? '',
+      rootHashes: rootHashesHex(renewed),
+      enabled: true,
+    });
+    expect(await readinessReport(s, new Date(end + DAY))).toEqual({
+      ready: true,
+      blockers: [],
+      warnings: [expect.stringMatching(/"corp" expired on 2027-01-01.*`oobkit certs disable 1`/)],
+    });
+    // An empty site: three blockers.
+    const empty = await readinessReport(await site(async () => undefined));
+    expect(empty.ready).toBe(false);
+    expect(empty.blockers).toHaveLength(3);
   });
 });
