@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { createRsaKeyCache, createTestPki, type TestPki } from '@oobkit/provisioning-cert';
 import type { FastifyInstance } from 'fastify';
@@ -59,6 +60,23 @@ describe('authentication', () => {
     const unknown = await app.inject({ method: 'GET', url: '/nowhere' });
     expect(unknown.statusCode).toBe(401);
     expect((await get('/computers')).statusCode).toBe(200);
+  });
+
+  it('says what blocks provisioning on /readiness, and what only needs attention', async () => {
+    const empty = (await get('/readiness')).json();
+    expect(empty.ready).toBe(false);
+    expect(empty.blockers).toHaveLength(3);
+    expect(empty.warnings).toEqual(empty.blockers);
+    await store.addCredential({ label: 'factory', username: 'admin', password: 'admin', priority: 0 });
+    await store.importComputers([
+      { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+    ]);
+    const oneLeft = (await get('/readiness')).json();
+    expect(oneLeft).toEqual({
+      ready: false,
+      blockers: [expect.stringMatching(/^no enabled provisioning certificate/)],
+      warnings: [expect.stringMatching(/^no enabled provisioning certificate/)],
+    });
   });
 
   it('serves /health and /openapi.json without a token', async () => {
@@ -522,5 +540,267 @@ describe('provisioning certificates', () => {
       expect(r.body).not.toContain(pki.pfxPassword);
     }
     expect(await store.listProvisioningCertificates()).toEqual([]);
+  });
+});
+
+/** Sends raw bytes to the listening app and reads the answer until the server closes. */
+async function rawExchange(
+  api: FastifyInstance,
+  request: string,
+  opts: { end?: boolean } = {},
+): Promise<{ status: number; headers: string; body: string }> {
+  const { port } = api.server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no answer in 5 s'));
+    }, 5_000);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {}); // the server may reset after answering
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+      resolve({ status: Number(head.split(' ')[1]), headers: head, body });
+    });
+    socket.write(request, 'latin1');
+    if (opts.end) socket.end();
+  });
+}
+
+describe('audit: refusals in the error shape, no coercion, consistent media types', () => {
+  it('refuses POST /computers without a body with 400 API_VALIDATION_FAILED (not 500)', async () => {
+    for (const headers of [{}, { 'content-length': '0' }]) {
+      const r = await app.inject({ method: 'POST', url: '/computers', headers: { ...AUTH, ...headers } });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'API_VALIDATION_FAILED' });
+      expect(r.json().message).toMatch(/JSON array or a text\/csv body/);
+    }
+    expect(await store.listComputers()).toEqual([]);
+  });
+
+  it('does not coerce body types (credentials, settings); query strings still are', async () => {
+    const credentials: unknown[] = [
+      { label: 'x', username: 'admin', password: true },
+      { label: 'x', username: 'admin', password: 12345678 },
+      { label: 'x', username: 'admin', password: 'Str0ng!Pass', priority: null },
+      { label: 'x', username: 'admin', password: 'Str0ng!Pass', priority: '3' },
+      { label: ['x'], username: 'admin', password: 'Str0ng!Pass' },
+    ];
+    for (const c of credentials) {
+      const r = await send('POST', '/credentials', c);
+      expect(r.statusCode, JSON.stringify(c)).toBe(400);
+      expect(r.json().code).toBe('API_VALIDATION_FAILED');
+    }
+    expect(await store.listCredentials()).toEqual([]);
+
+    // The import's per-content-type body schema goes through the same non-coercing compiler.
+    const computer = await send('POST', '/computers', [{ uuid: U1, hostName: 123, domainName: 'a.b' }]);
+    expect(computer.statusCode).toBe(400);
+    expect(computer.json().code).toBe('API_VALIDATION_FAILED');
+    expect(await store.listComputers()).toEqual([]);
+
+    const before = await store.getSettings();
+    const shown = (await get('/settings')).json();
+    const settings = [
+      { ...shown, features: { ...shown.features, ping: 'false' } },
+      { ...shown, powerScheme: '5' },
+      { ...shown, kerberos: { enabled: 0 } },
+      { ...shown, userAcls: [{ username: 'u', password: 'Help!Desk9', accessPermission: 2, realms: 2 }] },
+      { ...shown, userAcls: [{ username: 'u', password: 'Help!Desk9', accessPermission: '2', realms: [3] }] },
+    ];
+    for (const s of settings) {
+      const r = await send('PUT', '/settings', s);
+      expect(r.statusCode).toBe(400);
+      expect(r.json().code).toBe('API_VALIDATION_FAILED');
+    }
+    expect(await store.getSettings()).toEqual(before);
+
+    // Query strings and path parameters are text: they are still coerced.
+    expect((await get('/jobs?limit=5')).statusCode).toBe(200);
+    expect((await send('DELETE', '/credentials/7')).statusCode).toBe(404);
+  });
+
+  it('refuses text/plain everywhere and text/csv where only JSON is taken, with 415', async () => {
+    const csv = `uuid,hostName,domainName\n${U1},pc-1,a.b\n`;
+    const plain = await send('POST', '/computers', csv, { 'content-type': 'text/plain' });
+    expect(plain.statusCode).toBe(415);
+    expect(plain.json().code).toBe('API_UNSUPPORTED_MEDIA_TYPE');
+    expect(await store.listComputers()).toEqual([]);
+    for (const [method, url] of [
+      ['POST', '/credentials'],
+      ['PUT', '/settings'],
+      ['POST', `/devices/${U1}/jobs`],
+    ] as const) {
+      const r = await send(method, url, 'label,username,password\nx,admin,Str0ng!Pass\n', {
+        'content-type': 'text/csv',
+      });
+      expect(r.statusCode, url).toBe(415);
+      expect(r.json().code).toBe('API_UNSUPPORTED_MEDIA_TYPE');
+    }
+    expect(await store.listCredentials()).toEqual([]);
+    expect(await store.listJobs({})).toEqual([]);
+    // CSV still imports where it is documented.
+    expect((await send('POST', '/computers', csv, { 'content-type': 'text/csv' })).json()).toEqual({
+      created: 1,
+      updated: 0,
+    });
+  });
+
+  it("answers fastify's own URL refusals in the error shape", async () => {
+    const bad = await get('/computers/%E0%A4%A');
+    expect(bad.statusCode).toBe(400);
+    expect(Object.keys(bad.json()).sort()).toEqual(['code', 'message']);
+    expect(bad.json().code).toBe('API_VALIDATION_FAILED');
+    const long = await get(`/computers/${'a'.repeat(101)}`);
+    expect(long.statusCode).toBe(414);
+    expect(Object.keys(long.json()).sort()).toEqual(['code', 'message']);
+    expect(long.json().code).toBe('API_VALIDATION_FAILED');
+  });
+
+  it('answers malformed HTTP on the socket in the error shape (400, 431 for big headers)', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const auth = `Authorization: Bearer ${TOKEN}\r\n`;
+    const cases: [string, string, number, boolean?][] = [
+      ['request line', 'GARBAGE\r\n\r\n', 400],
+      [
+        'chunked encoding',
+        `POST /credentials HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+        400,
+      ],
+      [
+        'short body',
+        `POST /credentials HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"label":`,
+        400,
+        true,
+      ],
+      [
+        'big header',
+        `GET /computers HTTP/1.1\r\nHost: x\r\n${auth}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        431,
+      ],
+    ];
+    for (const [what, request, status, end] of cases) {
+      const r = await rawExchange(app, request, { end: end === true });
+      expect(r.status, what).toBe(status);
+      expect(r.headers, what).toMatch(/content-type: application\/json/i);
+      expect(JSON.parse(r.body), what).toMatchObject({ code: 'API_BAD_REQUEST' });
+      expect(Object.keys(JSON.parse(r.body)).sort(), what).toEqual(['code', 'message']);
+    }
+    expect(await store.listCredentials()).toEqual([]);
+  });
+
+  it('matches the bearer scheme case-insensitively (RFC 7235 §2.1), with one or more spaces', async () => {
+    for (const authorization of [`bearer ${TOKEN}`, `BEARER ${TOKEN}`, `BeArEr   ${TOKEN}`]) {
+      const r = await app.inject({ method: 'GET', url: '/computers', headers: { authorization } });
+      expect(r.statusCode, authorization).toBe(200);
+    }
+    for (const authorization of [
+      `bearer${TOKEN}`,
+      `bearer-${TOKEN}`,
+      `bear ${TOKEN}`,
+      'bearer ',
+      `Bearer x${TOKEN}`,
+    ]) {
+      const r = await app.inject({ method: 'GET', url: '/computers', headers: { authorization } });
+      expect(r.statusCode, authorization).toBe(401);
+      expect(r.json().code).toBe('API_UNAUTHORIZED');
+    }
+  });
+
+  it('documents 413 and 415 for every operation with a body and 500 for every operation', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const ops = Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([m, op]) => ({ name: `${m} ${path}`, op })),
+    );
+    expect(ops.length).toBeGreaterThan(20);
+    for (const { name, op } of ops) {
+      const responses = op.responses as Record<string, { content?: Record<string, { schema: unknown }> }>;
+      expect(responses['500']?.content?.['application/json']?.schema, name).toMatchObject({
+        required: ['code', 'message'],
+      });
+      if (op.requestBody) {
+        expect(responses['413'], name).toBeDefined();
+        expect(responses['415'], name).toBeDefined();
+      } else {
+        expect(responses['415'], name).toBeUndefined();
+      }
+    }
+    expect(doc.paths['/devices/{uuid}/unprovision'].post.requestBody).toMatchObject({ required: false });
+  });
+
+  it('refuses a body on unprovision and unknown query parameters on every protected route', async () => {
+    await store.importComputers([{ uuid: U1, hostName: 'pc-1', domainName: 'a.b', source: 'import' }]);
+    await store.upsertDevice(U1, { status: 'provisioned' });
+    const body = await send('POST', `/devices/${U1}/unprovision`, { anything: 'goes' });
+    expect(body.statusCode).toBe(400);
+    expect(body.json().code).toBe('API_VALIDATION_FAILED');
+    expect(await store.listJobs({})).toEqual([]);
+    for (const url of [
+      '/computers?limit=0',
+      '/credentials?x=1',
+      '/settings?reveal=1',
+      `/devices/${U1}?x=1`,
+      '/summary?x=1',
+    ]) {
+      const r = await get(url);
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json().code).toBe('API_VALIDATION_FAILED');
+    }
+    const del = await send('DELETE', `/computers/${U1}?force=1`);
+    expect(del.statusCode).toBe(400);
+    expect(await store.getComputer(U1)).toBeDefined();
+    // Public probes stay lenient.
+    expect((await app.inject({ method: 'GET', url: '/health?probe=1' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/openapi.json?v=1' })).statusCode).toBe(200);
+    // An empty object (or no body at all) still queues the job.
+    const ok = await send('POST', `/devices/${U1}/unprovision`, {});
+    expect(ok.statusCode).toBe(202);
+  });
+
+  it('takes an empty application/json body where the body is optional, still refusing __proto__', async () => {
+    await store.importComputers([{ uuid: U1, hostName: 'pc-1', domainName: 'a.b', source: 'import' }]);
+    const poisoned = await send('POST', `/devices/${U1}/jobs`, '{"__proto__":{"reason":"retry"}}', {
+      'content-type': 'application/json',
+    });
+    expect(poisoned.statusCode).toBe(400);
+    expect(poisoned.json().code).toBe('API_INVALID_JSON');
+    expect(await store.listJobs({})).toEqual([]);
+    const r = await send('POST', `/devices/${U1}/jobs`, '', { 'content-type': 'application/json' });
+    expect(r.statusCode).toBe(202);
+    expect(r.json()).toMatchObject({ created: true, job: { reason: 'manual' } });
+    // Where the body is required, an empty JSON body is still refused.
+    const required = await send('POST', '/credentials', '', { 'content-type': 'application/json' });
+    expect(required.statusCode).toBe(400);
+    expect(required.json().code).toBe('API_INVALID_JSON');
+  });
+
+  it('describes secret fields as "***" or a string of the real length, and refuses short ones in the schema', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const s = doc.paths['/settings'].put.requestBody.content['application/json'].schema;
+    const secret = (min: number, max: number) => ({
+      type: 'string',
+      anyOf: [{ const: '***' }, { minLength: min, maxLength: max }],
+    });
+    expect(s.properties.mebxPassword).toMatchObject(secret(8, 32));
+    expect(s.properties.userAcls.items.properties.password).toMatchObject(secret(8, 32));
+    expect(s.properties.wifiProfiles.items.properties.pskPassphrase).toMatchObject(secret(8, 63));
+    const before = await store.getSettings();
+    const shown = (await get('/settings')).json();
+    const wifi = { name: 'w', ssid: 'w', priority: 1, authenticationMethod: 6, encryptionMethod: 4 };
+    for (const bad of [
+      { ...shown, mebxPassword: 'Ab1!x' },
+      { ...shown, mebxPassword: '****' },
+      { ...shown, userAcls: [{ username: 'u', password: 'Ab1!x', accessPermission: 2, realms: [3] }] },
+      { ...shown, wifiProfiles: [{ ...wifi, pskPassphrase: 'short' }] },
+      { ...shown, wifiProfiles: [{ ...wifi, pskPassphrase: 'p'.repeat(64) }] },
+    ]) {
+      const r = await send('PUT', '/settings', bad);
+      expect(r.statusCode).toBe(400);
+      expect(r.json().code).toBe('API_VALIDATION_FAILED');
+    }
+    expect(await store.getSettings()).toEqual(before);
   });
 });

@@ -1,10 +1,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { ProvisioningCertError } from '@oobkit/provisioning-cert';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import Fastify, {
+  type ConnectionError,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifySchemaCompiler,
 } from 'fastify';
 import { parseComputersCsv } from '../csv.js';
 import {
@@ -15,7 +21,7 @@ import {
 } from '../jobs.js';
 import type { Logger } from '../log.js';
 import { METRICS_CONTENT_TYPE } from '../metrics.js';
-import { readinessWarnings } from '../readiness.js';
+import { readinessReport } from '../readiness.js';
 import { ApiError, ServiceError, StoreInputError } from '../store/errors.js';
 import { redactSettings, restoreRedacted, validateSettings } from '../store/settings.js';
 import type {
@@ -68,32 +74,51 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit,
-    // Unknown fields are refused (400), not silently dropped; query strings are coerced.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // What fastify refuses before routing (a bad %-escape, a path parameter over 100 characters)
+    // and what Node's HTTP parser refuses (malformed request, framing, headers) get our shape too.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+    clientErrorHandler: answerClientError,
   }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler());
 
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit }, (_req, body, done) =>
-    done(null, body),
+  // Only the media types the OpenAPI document lists: JSON everywhere, CSV where a route says so.
+  // fastify's default text/plain parser would let text/plain through as CSV.
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  // fastify's own JSON parser (refusing `__proto__` and `constructor.prototype`), except that an
+  // empty body is no body where the body is optional; elsewhere it stays API_INVALID_JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser<string>(
+    'application/json',
+    { parseAs: 'string', bodyLimit },
+    (req, body, done) => {
+      if (body.length === 0 && routeConfig(req).bodyOptional) return done(null, undefined);
+      parseJson(req, body, done);
+    },
   );
+  app.addContentTypeParser<string>('text/csv', { parseAs: 'string', bodyLimit }, (req, body, done) => {
+    if (!routeConfig(req).csv) {
+      return done(
+        new ApiError(
+          415,
+          'API_UNSUPPORTED_MEDIA_TYPE',
+          `${req.method} ${req.routeOptions.url} does not take text/csv`,
+        ),
+        undefined,
+      );
+    }
+    done(null, body);
+  });
 
   app.addHook('onRequest', async (req) => {
-    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
-    const header = req.headers.authorization;
-    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (routeConfig(req).public) return;
+    const given = bearerToken(req.headers.authorization);
     // Comparing digests keeps the comparison constant-time whatever the lengths.
     if (!given || !timingSafeEqual(sha256(given), tokenDigest)) {
       throw new ApiError(401, 'API_UNAUTHORIZED', 'a valid bearer token is required');
     }
   });
 
-  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
-    const e = toApiError(err);
-    if (e.status >= 500) req.log.error({ err }, 'admin API request failed');
-    if (e.status === 401) reply.header('www-authenticate', 'Bearer');
-    return reply
-      .code(e.status)
-      .send({ code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) });
-  });
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)
@@ -160,10 +185,16 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       summary:
         'What keeps the site from provisioning (certificates, credentials, computers), each with its fix',
       tags: ['service'],
-      responses: { 200: { description: 'ready, or the warnings', schema: S.readiness } },
+      responses: {
+        200: {
+          description: 'ready (no blocker), what blocks provisioning, and every warning',
+          schema: S.readiness,
+        },
+      },
       handler: async () => {
-        const warnings = await readinessWarnings(store);
-        return { ready: warnings.length === 0, warnings };
+        const r = await readinessReport(store);
+        // `warnings` lists everything (blockers first), as before `blockers` was added.
+        return { ready: r.ready, blockers: r.blockers, warnings: [...r.blockers, ...r.warnings] };
       },
     },
     ...(opts.metrics
@@ -428,6 +459,8 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
       summary: 'Queue an unprovision job for a known device',
       tags: ['devices', 'jobs'],
       params: S.uuidParams,
+      body: S.emptyObject,
+      bodyOptional: true,
       responses: {
         202: { description: 'queued', schema: S.enqueued },
         200: { description: 'an unprovision job was already queued or running', schema: S.enqueued },
@@ -471,10 +504,13 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     },
   ];
 
-  const document = buildOpenApiDocument(routes);
+  // Every protected route refuses query parameters it does not know, whether or not it takes any;
+  // the public probes (`/health`, `/openapi.json`) stay lenient.
+  const specs = routes.map((r): RouteSpec => (r.query || r.public ? r : { ...r, query: S.noQuery }));
+  const document = buildOpenApiDocument(specs);
   app.get('/openapi.json', { config: { public: true } }, async () => document);
 
-  for (const r of routes) {
+  for (const r of specs) {
     const response: Record<number, unknown> = {};
     for (const [status, res] of Object.entries(r.responses))
       if (res.schema && res.contentType === undefined) response[Number(status)] = res.schema;
@@ -486,15 +522,24 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
         ? { content: { 'application/json': { schema: r.body }, 'text/csv': { schema: { type: 'string' } } } }
         : r.body;
     }
+    const config: RouteConfig = {
+      public: r.public === true,
+      csv: r.csv === true,
+      bodyOptional: r.bodyOptional === true,
+    };
     app.route({
       method: r.method,
       url: r.url,
       schema,
-      config: { public: r.public === true },
-      ...(r.bodyOptional
+      config,
+      ...(r.body
         ? {
+            // No body at all (no Content-Type, or Content-Length 0): `{}` where it is optional,
+            // else a 400 here — a per-content-type schema would not even see it.
             preValidation: async (req: FastifyRequest) => {
-              if (req.body === undefined || req.body === null) req.body = {};
+              if (req.body !== undefined) return;
+              if (r.bodyOptional) req.body = {};
+              else throw new ApiError(400, 'API_VALIDATION_FAILED', `a ${bodyKind(r)} body is required`);
             },
           }
         : {}),
@@ -502,6 +547,112 @@ export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInsta
     });
   }
   return app;
+}
+
+/** What a route's `config` carries for the hooks and body parsers. */
+interface RouteConfig {
+  public: boolean;
+  /** The route takes text/csv besides JSON. */
+  csv: boolean;
+  bodyOptional: boolean;
+}
+
+/** The route's config; empty (so protected, JSON only) for unknown URLs. */
+function routeConfig(req: FastifyRequest): Partial<RouteConfig> {
+  return (req.routeOptions.config ?? {}) as Partial<RouteConfig>;
+}
+
+/** What a route's body is, for messages: "JSON array or a text/csv", "JSON object". */
+function bodyKind(r: RouteSpec): string {
+  const json = `JSON ${r.body?.type === 'array' ? 'array' : 'object'}`;
+  return r.csv ? `${json} or a text/csv` : json;
+}
+
+// ajv-formats is CommonJS: under NodeNext its default import types as `module.exports`, whose
+// `default` is the plugin (at run time `module.exports` is the plugin and has that `default` too).
+const addFormats = ajvFormats.default;
+
+/** Ajv options as fastify's default compiler has them, except that unknown fields are refused. */
+const AJV_OPTIONS: AjvOptions = {
+  removeAdditional: false,
+  useDefaults: true,
+  addUsedSchema: false,
+  // allErrors would let one request make Ajv collect errors without bound (a DoS).
+  allErrors: false,
+};
+
+/**
+ * One Ajv per kind of input (fastify's `schemaCompilers` pattern): a JSON body carries its own
+ * types, so it is never coerced (`"false"` is not `false`, `null` is not `0`); path parameters and
+ * query strings are text, so they are (`'array'`: `?x=1` reads as `[1]` where a list is expected).
+ * Both get ajv-formats, as fastify's default compiler does.
+ */
+function validatorCompiler(): FastifySchemaCompiler<Record<string, unknown>> {
+  const make = (coerceTypes: AjvOptions['coerceTypes']): Ajv => {
+    const ajv = new Ajv({ ...AJV_OPTIONS, coerceTypes });
+    addFormats(ajv);
+    return ajv;
+  };
+  const body = make(false);
+  const text = make('array');
+  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema);
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` header, or '' for anything else. The scheme
+ * name is case-insensitive (RFC 7235 §2.1) and followed by one or more spaces.
+ */
+function bearerToken(header: string | undefined): string {
+  const scheme = typeof header === 'string' ? BEARER.exec(header) : null;
+  return scheme && header ? header.slice(scheme[0].length).trim() : '';
+}
+const BEARER = /^bearer +/i;
+
+/** Answers anything thrown in a request (or refused by fastify before routing) in our shape. */
+function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const e = toApiError(err);
+  if (e.status >= 500) req.log.error({ err }, 'admin API request failed');
+  if (e.status === 401) reply.header('www-authenticate', 'Bearer');
+  return reply
+    .code(e.status)
+    .send({ code: e.code, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) });
+}
+
+/**
+ * The code of a request Node's HTTP parser refused (no route ever saw it).
+ */
+const MALFORMED_REQUEST_CODE: ApiError['code'] = 'API_BAD_REQUEST';
+
+/**
+ * fastify's `clientErrorHandler`: Node's HTTP parser refused the bytes (malformed request line,
+ * header or chunked framing, a body shorter than its Content-Length, headers over the limit) or
+ * the request timed out. Like fastify's default handler, it writes a whole HTTP/1.1 response on
+ * the raw socket and closes it, but with our JSON error shape.
+ */
+function answerClientError(this: FastifyInstance, err: ConnectionError, socket: Socket): void {
+  // A reset connection is gone: nothing to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'the request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'the request took too long to arrive']
+        : [400, 'malformed HTTP request'];
+  this.log.debug({ err }, `admin API client error: ${message}`);
+  // Node's own default skips the answer when a response is already on the wire (pipelining):
+  // a second status line in the middle of it would corrupt it.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify({ code: MALFORMED_REQUEST_CODE, message });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy(err);
 }
 
 const notFoundResponse = { description: 'not found', schema: S.errorBody };

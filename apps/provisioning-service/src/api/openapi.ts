@@ -24,7 +24,8 @@ export interface RouteSpec {
 
 /**
  * The OpenAPI 3.1 document, built from the same schemas fastify validates with, so the two
- * cannot drift. Every protected operation also lists 401, and every operation with input 400.
+ * cannot drift. Besides its own responses, every protected operation lists 401, every operation
+ * with input 400, every operation with a body 413 and 415, and every operation 500.
  */
 export function buildOpenApiDocument(routes: readonly RouteSpec[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -39,13 +40,16 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[]): Record<strin
           : {}),
       };
     }
-    const errorResponse = (description: string) => ({
-      description,
-      content: { 'application/json': { schema: errorBody } },
-    });
     if (r.params || r.query || r.body)
       responses['400'] ??= errorResponse('invalid input (nothing was changed)');
     if (!r.public) responses['401'] ??= errorResponse('missing or wrong bearer token');
+    if (r.body) {
+      responses['413'] ??= errorResponse('the body is larger than the limit (nothing was changed)');
+      responses['415'] ??= errorResponse(
+        'a Content-Type the request body does not list (nothing was changed)',
+      );
+    }
+    responses['500'] ??= INTERNAL_ERROR;
     const operation: Record<string, unknown> = {
       operationId: operationId(r),
       summary: r.summary,
@@ -87,6 +91,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[]): Record<strin
           description: 'OpenAPI 3.1 document',
           content: { 'application/json': { schema: { type: 'object' } } },
         },
+        '500': INTERNAL_ERROR,
       },
     },
   };
@@ -104,6 +109,11 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[]): Record<strin
     paths,
   };
 }
+
+function errorResponse(description: string): Record<string, unknown> {
+  return { description, content: { 'application/json': { schema: errorBody } } };
+}
+const INTERNAL_ERROR = errorResponse('internal error (see the service log)');
 
 function parameters(schema: JsonSchema | undefined, where: 'path' | 'query'): unknown[] {
   if (!schema) return [];

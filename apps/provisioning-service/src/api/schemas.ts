@@ -4,6 +4,7 @@
  * OpenAPI document. Only keywords common to JSON Schema draft-07 and OpenAPI 3.1 are used.
  */
 
+import { REDACTED } from '../store/settings.js';
 import { DEVICE_STATUSES, JOB_STATES } from '../store/types.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -102,10 +103,16 @@ export const credentialOut = obj(
   ['id', 'label', 'username', 'priority'],
 );
 
-const secretField = (min: number, max: number, what: string): JsonSchema =>
-  str(min, max, {
-    description: `${what}; secret: reads as "***", and "***" written back keeps the stored value`,
-  });
+/**
+ * A secret setting: exactly "***" (keep the stored value) or a new value of the length
+ * `validateSettings` (src/store/settings.ts) accepts, so that the schema — and the OpenAPI
+ * document — say what is really accepted and a short value is refused here, in the API's shape.
+ */
+const secretField = (min: number, max: number, what: string): JsonSchema => ({
+  type: 'string',
+  description: `${what}; secret: reads as "${REDACTED}", and "${REDACTED}" written back keeps the stored value`,
+  anyOf: [{ const: REDACTED }, { minLength: min, maxLength: max }],
+});
 
 export const settings = obj(
   {
@@ -124,7 +131,7 @@ export const settings = obj(
       items: obj(
         {
           username: str(1, 16),
-          password: secretField(3, 32, 'digest user password'),
+          password: secretField(8, 32, 'digest user password (AMT password policy)'),
           kerberosSid: str(1, 256, { description: 'base64 binary SID of an AD user or group' }),
           accessPermission: { type: 'integer', enum: [0, 1, 2], description: '0 local, 1 network, 2 both' },
           realms: { type: 'array', items: int(1, 31), minItems: 1, maxItems: 31 },
@@ -148,7 +155,7 @@ export const settings = obj(
           priority: int(1, 255),
           authenticationMethod: { type: 'integer', enum: [1, 2, 3, 4, 5, 6, 7, 32768, 32769] },
           encryptionMethod: { type: 'integer', enum: [1, 2, 3, 4, 5, 32768] },
-          pskPassphrase: secretField(3, 63, 'WPA/WPA2 PSK passphrase'),
+          pskPassphrase: secretField(8, 63, 'WPA/WPA2 PSK passphrase'),
         },
         ['name', 'ssid', 'priority', 'authenticationMethod', 'encryptionMethod'],
       ),
@@ -164,9 +171,9 @@ export const settings = obj(
       ['enabled', 'authenticationProtocol'],
     ),
     mebxPassword: secretField(
-      3,
+      8,
       32,
-      'MEBx password set on devices whose MEBx password is still the factory one',
+      'MEBx password set on devices whose MEBx password is still the factory one (AMT password policy)',
     ),
     adminUsername: str(1, 16),
   },
@@ -353,6 +360,11 @@ export const deviceEventsQuery = obj({ type: str(1, 200), afterId, limit });
 export const devicesQuery = obj({ status: deviceStatus });
 export const jobsQuery = obj({ uuid, state: jobState, limit });
 
+/** No query parameters: the querystring schema of a route that takes none, so unknown ones are refused. */
+export const noQuery = obj({});
+/** A body that may only be `{}` (or absent). */
+export const emptyObject = obj({});
+
 export const startJobIn = obj({ reason: { type: 'string', enum: ['manual', 'retry'], default: 'manual' } });
 export const enqueued = obj({ job, created: { type: 'boolean' } }, ['job', 'created']);
 export const health = obj({ status: { type: 'string', enum: ['ok'] } }, ['status']);
@@ -364,6 +376,18 @@ export const summary = obj({ devices: countsOf(DEVICE_STATUSES), jobs: countsOf(
   'jobs',
 ]);
 export const readiness = obj(
-  { ready: { type: 'boolean' }, warnings: { type: 'array', items: { type: 'string' } } },
-  ['ready', 'warnings'],
+  {
+    ready: { type: 'boolean', description: 'true when nothing blocks provisioning' },
+    blockers: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'what keeps the site from provisioning anything, each with its fix',
+    },
+    warnings: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'the blockers, then what needs attention without blocking (a certificate about to expire)',
+    },
+  },
+  ['ready', 'blockers', 'warnings'],
 );

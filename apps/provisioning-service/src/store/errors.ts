@@ -29,6 +29,7 @@ export type ServiceErrorCode =
   | 'API_INVALID_CERTIFICATE'
   | 'API_UNAVAILABLE'
   | 'API_INTERNAL'
+  | 'API_BAD_REQUEST' // malformed HTTP (request line, headers, framing, timeout) refused before any route
   | 'API_LISTEN_FAILED' // the admin API cannot bind its address (in use, no permission)
   // The provisioning flow (`ProvisioningError`, src/flow/errors.ts):
   | 'FLOW_NO_COMPUTER' // the job's UUID is not (or no longer) imported
