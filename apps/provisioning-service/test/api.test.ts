@@ -498,6 +498,13 @@ describe('provisioning certificates', () => {
     expect(await store.listProvisioningCertificates()).toEqual([]);
     const again = await send('DELETE', `/provisioning-certificates/${id}`);
     expect(again.statusCode).toBe(404);
+    // Each change is on record, once, as made through the API; refusals and misses are not.
+    expect((await store.listEvents()).map((e) => [e.type, e.data?.id, e.data?.by])).toEqual([
+      ['certificate.added', id, 'api'],
+      ['certificate.disabled', id, 'api'],
+      ['certificate.enabled', id, 'api'],
+      ['certificate.deleted', id, 'api'],
+    ]);
     expect(again.json().code).toBe('API_NOT_FOUND');
   });
 

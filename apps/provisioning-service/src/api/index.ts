@@ -12,6 +12,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifySchemaCompiler,
 } from 'fastify';
+import { withAdminAudit } from '../audit.js';
 import { parseComputersCsv } from '../csv.js';
 import {
   type JobRequestOutcome,
@@ -62,7 +63,8 @@ const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
  * The caller listens (`await app.listen(...)`) and closes it.
  */
 export async function buildAdminApi(opts: AdminApiOptions): Promise<FastifyInstance> {
-  const { store } = opts;
+  // Administrative changes made here leave an event each (`by: 'api'`).
+  const store = withAdminAudit(opts.store, 'api');
   if (typeof opts.token !== 'string' || opts.token.length < 16) {
     throw new ApiError(500, 'API_INTERNAL', 'the API token must be at least 16 characters');
   }
