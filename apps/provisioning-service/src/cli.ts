@@ -1,10 +1,20 @@
 #!/usr/bin/env node
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CertificateBody, type DeviceDetail, deviceDetail, publicCertificate } from './api/views.js';
-import { type DeepPartial, resolveConfig, type ServiceConfig } from './config.js';
+import {
+  API_TOKEN_FILE,
+  API_TOKEN_MIN_LENGTH,
+  CONFIG_LIMITS,
+  type DeepPartial,
+  LOG_LEVELS,
+  resolveApiToken,
+  resolveConfig,
+  type ServiceConfig,
+} from './config.js';
 import { parseComputersCsv } from './csv.js';
 import {
   type JobRequestOutcome,
@@ -15,7 +25,13 @@ import {
 import { backupSiteDatabase, pruneEventLog, rotateSecretKey } from './maintenance.js';
 import { hostPort } from './net.js';
 import { readinessWarnings } from './readiness.js';
-import { ApiError, ServiceError, type ServiceErrorCode, StoreInputError } from './store/errors.js';
+import {
+  ApiError,
+  ConfigError,
+  ServiceError,
+  type ServiceErrorCode,
+  StoreInputError,
+} from './store/errors.js';
 import { describeStoreLocation, openConfiguredStore } from './store/open.js';
 import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
 import {
@@ -33,7 +49,7 @@ import {
   type SiteEvent,
   type SiteStore,
 } from './store/types.js';
-import { validateComputer } from './store/validate.js';
+import { MAX_LIST_LIMIT, validateComputer } from './store/validate.js';
 import { oobkitVersion } from './version.js';
 
 /** Exit codes: 0 done, 1 the operation failed, 2 the command line was wrong. */
@@ -42,6 +58,10 @@ const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
 
+/**
+ * What resolveConfig gets for a token where its own lookup must not run: the data folder (no
+ * token used), and a client before its read-only lookup.
+ */
 const DIRECT_MODE_TOKEN = 'unused-on-the-data-folder';
 
 interface PublicCredential {
@@ -100,6 +120,11 @@ interface Backend {
   deleteCertificate(id: number): Promise<boolean>;
   listComputers(): Promise<ImportedComputer[]>;
   deleteComputer(uuid: string): Promise<boolean>;
+  /**
+   * The error for a record this backend did not find (`what`: "credential 7"), worded as the
+   * backend words it: `STORE_NOT_FOUND` on the data folder, `API_NOT_FOUND (HTTP 404)` over the API.
+   */
+  notFound(what: string): ServiceError;
   close(): Promise<void>;
 }
 
@@ -123,13 +148,17 @@ const program = new Command('oobkit')
     '--data-dir <dir>',
     'data folder holding the database, the key file and the API token (env OOBKIT_DATA_DIR; default .oobkit)',
   )
-  .option('--api <url>', "talk to a running service's admin API instead of the data folder")
+  .option('--api <url>', "talk to a running service's admin API instead of the data folder", apiUrlOption)
   .option(
     '--api-ca <file>',
     "PEM certificate(s) to trust for an https --api (the service's own, when self-signed; env OOBKIT_API_CA)",
   )
   .option('--token <token>', 'admin API token (default OOBKIT_API_TOKEN or <data-dir>/api-token)')
-  .option('--log-level <level>', 'debug, info, warn, error or silent (env OOBKIT_LOG_LEVEL)')
+  .addOption(
+    new Option('--log-level <level>', 'debug, info, warn, error or silent (env OOBKIT_LOG_LEVEL)').choices(
+      LOG_LEVELS,
+    ),
+  )
   .version(oobkitVersion(), '-V, --version', "print oobkit's version")
   .showHelpAfterError()
   .exitOverride();
@@ -138,10 +167,22 @@ program
   .command('serve')
   .description('run the provisioning service: hello listener, workers and admin API')
   .option('--hello-host <host>', 'address for AMT hellos (env OOBKIT_HELLO_HOST; default 0.0.0.0)')
-  .option('--hello-port <port>', 'TCP port for AMT hellos (env OOBKIT_HELLO_PORT; default 9971)', intOption)
+  .option(
+    '--hello-port <port>',
+    'TCP port for AMT hellos (env OOBKIT_HELLO_PORT; default 9971)',
+    intIn(CONFIG_LIMITS.port.min, CONFIG_LIMITS.port.max),
+  )
   .option('--api-host <host>', 'admin API address (env OOBKIT_API_HOST; default 127.0.0.1)')
-  .option('--api-port <port>', 'admin API port (env OOBKIT_API_PORT; default 8080)', intOption)
-  .option('--workers <n>', 'jobs run at once (env OOBKIT_WORKERS)', intOption)
+  .option(
+    '--api-port <port>',
+    'admin API port (env OOBKIT_API_PORT; default 8080)',
+    intIn(CONFIG_LIMITS.port.min, CONFIG_LIMITS.port.max),
+  )
+  .option(
+    '--workers <n>',
+    'jobs run at once (env OOBKIT_WORKERS)',
+    intIn(CONFIG_LIMITS.workers.min, CONFIG_LIMITS.workers.max),
+  )
   .option('--instance-id <id>', 'this instance as a lease owner (env OOBKIT_INSTANCE_ID)')
   .action(
     async (
@@ -167,7 +208,7 @@ program
         ...(o.workers !== undefined ? { workers: o.workers } : {}),
         ...(o.instanceId ? { instanceId: o.instanceId } : {}),
       };
-      const config = configFor(cmd, overrides);
+      const config = configFor(cmd, 'serve', overrides);
       const { startService } = await import('./service.js');
       const service = await startService(config);
       const api = service.apiUrl ? `, admin API on ${service.apiUrl}` : '';
@@ -263,12 +304,16 @@ program
   .command('events')
   .description('show the event log (the newest, oldest first)')
   .option('--uuid <uuid>', 'only this device')
-  .option('--job <id>', 'only this job', intOption)
+  .option('--job <id>', 'only this job', intIn(0))
   .option('--type <type>', 'only this event type')
-  .option('--after <id>', 'only events after this id', intOption)
-  .option('--limit <n>', 'at most this many (default 100)', intOption)
+  .option('--after <id>', 'only events after this id', intIn(0))
+  .option('--limit <n>', 'at most this many (default 100)', intIn(1, MAX_LIST_LIMIT))
   .option('--follow', 'keep printing new events as they are stored, until interrupted (Ctrl-C)')
-  .option('--interval <ms>', 'with --follow: how often to look for new events (default 1000)', intOption)
+  .option(
+    '--interval <ms>',
+    'with --follow: how often to look for new events (at least 50; default 1000)',
+    intIn(50),
+  )
   .option('--json', 'print JSON (with --follow: one event a line)')
   .action(
     async (
@@ -291,8 +336,7 @@ program
         ...(o.after !== undefined ? { afterId: o.after } : {}),
         ...(o.limit !== undefined ? { limit: o.limit } : {}),
       };
-      if (o.interval !== undefined && (o.interval < 50 || !o.follow))
-        throw new UsageError('--interval goes with --follow and is at least 50 ms');
+      if (o.interval !== undefined && !o.follow) throw new UsageError('--interval goes with --follow');
       await withBackend(cmd, 'read', async (b) => {
         if (o.follow) {
           await followEvents(b, filter, o.interval ?? 1000, o.json === true);
@@ -323,6 +367,7 @@ program
       const d = await b.getDevice(uuid);
       print(o.json, d, () => {
         const job = d.latestJob;
+        const step = job && shownStep(job);
         const lines: Array<[string, string | undefined]> = [
           ['uuid', d.uuid],
           ['status', d.status],
@@ -333,7 +378,7 @@ program
           ['error', d.lastError ? `${d.lastError.code}: ${d.lastError.message}` : undefined],
           [
             'latest job',
-            job ? `#${job.id} ${job.reason} ${job.state}${job.step ? ` at ${job.step}` : ''}` : undefined,
+            job ? `#${job.id} ${job.reason} ${job.state}${step ? ` at ${step}` : ''}` : undefined,
           ],
           ['secrets', d.secrets.map((x) => `${x.kind} #${x.id} ${x.state}`).join(', ') || '(none)'],
         ];
@@ -381,7 +426,7 @@ function dataFolderConfig(cmd: Command, what: string): ServiceConfig {
   if (cmd.optsWithGlobals<GlobalOptions>().api !== undefined) {
     throw new UsageError(`${what} works on the data folder only, never over the API`);
   }
-  return configFor(cmd, { api: { token: DIRECT_MODE_TOKEN } });
+  return configFor(cmd, 'none');
 }
 
 /** Commands built on the SQLite file refuse a PostgreSQL site, saying what to use instead. */
@@ -397,10 +442,9 @@ program
   .description(
     'delete the events older than a number of days (data folder only; a running service also does it hourly, see events.retentionDays)',
   )
-  .requiredOption('--older-than <days>', 'age in days (whole number, 1 or more)', intOption)
+  .requiredOption('--older-than <days>', 'age in days (whole number, 1 or more)', intIn(1))
   .option('--json', 'print the result as JSON')
   .action(async (o: { olderThan: number; json?: boolean }, cmd: Command) => {
-    if (o.olderThan < 1) throw new UsageError('--older-than is a number of days, 1 or more');
     const store = await openDataFolderStore(dataFolderConfig(cmd, 'prune-events'), 'read');
     try {
       const { removed, before } = await pruneEventLog(store, o.olderThan, { by: 'cli' });
@@ -492,7 +536,7 @@ program
   .description('list jobs, newest first')
   .option('--uuid <uuid>', 'only this device')
   .addOption(new Option('--state <state>', 'only jobs in this state').choices(JOB_STATES))
-  .option('--limit <n>', 'at most this many (default 100)', intOption)
+  .option('--limit <n>', 'at most this many (default 100)', intIn(1, MAX_LIST_LIMIT))
   .option('--json', "print JSON (with each job's journal)")
   .action(async (o: JobFilter & { json?: boolean }, cmd: Command) => {
     await withBackend(cmd, 'read', async (b) => {
@@ -507,7 +551,7 @@ program
           ['uuid', 'UUID'],
           ['reason', 'REASON'],
           ['state', 'STATE'],
-          ['step', 'STEP'],
+          [shownStep, 'STEP'],
           ['attempts', 'ATTEMPTS'],
           ['updatedAt', 'UPDATED'],
           [(j) => j.lastError?.code ?? '', 'ERROR'],
@@ -609,11 +653,10 @@ credentials
 credentials
   .command('delete')
   .description('delete a credential')
-  .argument('<id>', 'credential id', intOption)
+  .argument('<id>', 'credential id', intIn(1))
   .action(async (id: number, _o: unknown, cmd: Command) => {
     await withBackend(cmd, 'write', async (b) => {
-      if (!(await b.deleteCredential(id)))
-        throw new ApiError(404, 'API_NOT_FOUND', `credential ${id} not found`);
+      if (!(await b.deleteCredential(id))) throw b.notFound(`credential ${id}`);
       process.stdout.write(`deleted credential ${id}\n`);
     });
   });
@@ -745,12 +788,12 @@ for (const [verb, enabled] of [
         ? 'use a provisioning certificate again for new jobs'
         : 'stop using a provisioning certificate for new jobs (e.g. the old one after a renewal; a running job keeps its chain)',
     )
-    .argument('<id>', 'certificate id (see certs list)', intOption)
+    .argument('<id>', 'certificate id (see certs list)', intIn(1))
     .option('--json', 'print JSON')
     .action(async (id: number, o: { json?: boolean }, cmd: Command) => {
       await withBackend(cmd, 'write', async (b) => {
         const c = await b.setCertificateEnabled(id, enabled);
-        if (!c) throw new ApiError(404, 'API_NOT_FOUND', `provisioning certificate ${id} not found`);
+        if (!c) throw b.notFound(`provisioning certificate ${id}`);
         print(
           o.json,
           c,
@@ -762,11 +805,10 @@ for (const [verb, enabled] of [
 certs
   .command('delete')
   .description('delete a provisioning certificate and its key (disable it instead to keep it on record)')
-  .argument('<id>', 'certificate id (see certs list)', intOption)
+  .argument('<id>', 'certificate id (see certs list)', intIn(1))
   .action(async (id: number, _o: unknown, cmd: Command) => {
     await withBackend(cmd, 'write', async (b) => {
-      if (!(await b.deleteCertificate(id)))
-        throw new ApiError(404, 'API_NOT_FOUND', `provisioning certificate ${id} not found`);
+      if (!(await b.deleteCertificate(id))) throw b.notFound(`provisioning certificate ${id}`);
       process.stdout.write(`deleted provisioning certificate ${id}\n`);
     });
   });
@@ -800,8 +842,7 @@ computers
   .argument('<uuid>', 'the computer')
   .action(async (uuid: string, _o: unknown, cmd: Command) => {
     await withBackend(cmd, 'write', async (b) => {
-      if (!(await b.deleteComputer(uuid)))
-        throw new ApiError(404, 'API_NOT_FOUND', `computer ${uuid} not found`);
+      if (!(await b.deleteComputer(uuid))) throw b.notFound(`computer ${uuid}`);
       process.stdout.write(`removed computer ${uuid}\n`);
     });
   });
@@ -811,8 +852,9 @@ program
   .description(
     'provision a simulated fleet on embedded defaults and print a summary; exits 0 only if every device ended provisioned',
   )
-  .option('--devices <n>', 'fleet size', intOption)
-  .option('--instances <n>', 'service instances sharing the site store (1-8; default 1)', intOption)
+  // The bounds runDemo holds them to (demo.ts).
+  .option('--devices <n>', 'fleet size (1-5000; default 50)', intIn(1, 5000))
+  .option('--instances <n>', 'service instances sharing the site store (1-8; default 1)', intIn(1, 8))
   .option(
     '--database-url <url>',
     'an empty PostgreSQL database for the site store instead of SQLite (a password may come from PGPASSWORD)',
@@ -837,17 +879,44 @@ program
     },
   );
 
-function configFor(cmd: Command, overrides: DeepPartial<ServiceConfig> = {}): ServiceConfig {
+/**
+ * Who uses the admin API token, which decides where it may come from: `serve` requires it (and
+ * creates `<dataDir>/api-token` on first start); `client` (`--api`) sends it, from `--token`,
+ * OOBKIT_API_TOKEN or an existing token file, and never creates one; `none` (the data folder)
+ * does not use it, so neither `--token` nor the token file is looked at.
+ */
+type TokenUse = 'serve' | 'client' | 'none';
+
+function configFor(cmd: Command, use: TokenUse, overrides: DeepPartial<ServiceConfig> = {}): ServiceConfig {
   const g = cmd.optsWithGlobals<GlobalOptions>();
-  return resolveConfig(
+  // Only `serve` lets resolveConfig find the token (and create the file); elsewhere a placeholder
+  // keeps it from looking, and a client's token is read below, read-only.
+  const token = use === 'serve' ? tokenFlag(g) : DIRECT_MODE_TOKEN;
+  const config = resolveConfig(
     {
       ...overrides,
       ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
       ...(g.logLevel !== undefined ? { logLevel: g.logLevel as ServiceConfig['logLevel'] } : {}),
-      ...(g.token !== undefined ? { api: { ...overrides.api, token: g.token } } : {}),
+      ...(token !== undefined ? { api: { ...overrides.api, token } } : {}),
     },
     process.env,
   );
+  if (use !== 'client') return config;
+  const sent = resolveApiToken(tokenFlag(g), config.dataDir, process.env, 'read');
+  if (sent === undefined) {
+    throw new UsageError(
+      `--api needs the admin API token: give --token, set OOBKIT_API_TOKEN, or point --data-dir at the service's data folder (there is no ${join(config.dataDir, API_TOKEN_FILE)})`,
+    );
+  }
+  return { ...config, api: { ...config.api, token: sent } };
+}
+
+/** `--token`, refused (exit 2, without echoing it) when too short; checked only where it is used. */
+function tokenFlag(g: GlobalOptions): string | undefined {
+  if (g.token !== undefined && g.token.length < API_TOKEN_MIN_LENGTH) {
+    throw new UsageError(`--token must be at least ${API_TOKEN_MIN_LENGTH} characters`);
+  }
+  return g.token;
 }
 
 async function withBackend(
@@ -855,18 +924,56 @@ async function withBackend(
   mode: 'read' | 'write',
   fn: (b: Backend) => Promise<void>,
 ): Promise<void> {
-  const g = cmd.optsWithGlobals<GlobalOptions>();
-  // Only the API needs a token; on the data folder, do not create a token file as a side effect.
-  const config = configFor(cmd, g.api === undefined ? { api: { token: DIRECT_MODE_TOKEN } } : {});
-  const caFile = g.apiCa ?? process.env.OOBKIT_API_CA;
   const backend =
-    g.api !== undefined
-      ? apiBackend(g.api, config.api.token, caFile ? await trustingFetch(await readText(caFile)) : undefined)
-      : await directBackend(config, mode);
+    cmd.optsWithGlobals<GlobalOptions>().api === undefined
+      ? await directBackend(configFor(cmd, 'none'), mode)
+      : await clientBackend(cmd);
   try {
     await fn(backend);
   } finally {
     await backend.close();
+  }
+}
+
+/**
+ * The API backend for `--api`: the URL, the CA file and the token are checked here, before any
+ * request, and nothing is written (no token file: that is the service's to create).
+ */
+async function clientBackend(cmd: Command): Promise<Backend> {
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  // `--api` is an http(s) URL already (apiUrlOption).
+  const root = new URL(g.api as string);
+  const ca = await apiCaPem(g);
+  if (ca !== undefined && root.protocol !== 'https:') {
+    throw new UsageError('--api-ca goes with an https --api URL');
+  }
+  const token = configFor(cmd, 'client').api.token;
+  return apiBackend(root, token, ca === undefined ? undefined : await trustingFetch(ca));
+}
+
+/**
+ * The PEM certificates of `--api-ca` (or OOBKIT_API_CA); undefined without either. A file holding
+ * no certificate (a key, a DER file) is refused here: given to TLS as is, it would only surface
+ * as an untrusted certificate at the first request.
+ */
+async function apiCaPem(g: GlobalOptions): Promise<string | undefined> {
+  const fromEnv = g.apiCa === undefined;
+  const file = g.apiCa ?? (process.env.OOBKIT_API_CA || undefined);
+  if (file === undefined) return undefined;
+  const pem = await readText(file);
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length > 0 && blocks.every(isCertificate)) return pem;
+  const message = `${fromEnv ? 'OOBKIT_API_CA' : '--api-ca'} ${file} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)`;
+  // A flag is the command line (exit 2); the variable is configuration (CONFIG_INVALID, exit 1).
+  throw fromEnv ? new ConfigError(message, 'OOBKIT_API_CA') : new UsageError(message);
+}
+
+function isCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -954,6 +1061,7 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     deleteCertificate: (id) => store.deleteProvisioningCertificate(id),
     listComputers: () => store.listComputers(),
     deleteComputer: (uuid) => store.deleteComputer(uuid),
+    notFound: (what) => new ServiceError('STORE_NOT_FOUND', `${what} not found`),
     close: () => store.close(),
   };
 }
@@ -1000,16 +1108,30 @@ async function trustingFetch(ca: string): Promise<TrustingFetch> {
   };
 }
 
-function apiBackend(base: string, token: string, trusting?: TrustingFetch): Backend {
-  let root: URL;
-  try {
-    root = new URL(base);
-  } catch {
-    throw new UsageError(`--api must be a URL such as http://127.0.0.1:8080, got ${JSON.stringify(base)}`);
+/**
+ * Why a request got no answer: fetch's own error says only "fetch failed", its cause says what
+ * happened (`self-signed certificate`, `connect ECONNREFUSED 127.0.0.1:8080`, a name mismatch).
+ * Connecting to a name with several addresses fails with an AggregateError of one error each
+ * and no message of its own: the first one then.
+ */
+function networkCause(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5; depth++) {
+    const next =
+      e instanceof AggregateError && e.message === '' && e.errors.length > 0
+        ? e.errors[0]
+        : e instanceof Error && e.cause !== undefined
+          ? e.cause
+          : undefined;
+    if (next === undefined) break;
+    e = next;
   }
-  if (trusting !== undefined && root.protocol !== 'https:') {
-    throw new UsageError('--api-ca goes with an https --api URL');
-  }
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  return message || (typeof code === 'string' ? code : 'no answer');
+}
+
+function apiBackend(root: URL, token: string, trusting?: TrustingFetch): Backend {
   const doFetch = trusting?.fetch ?? fetch;
   const call = async <T>(
     method: string,
@@ -1028,9 +1150,13 @@ function apiBackend(base: string, token: string, trusting?: TrustingFetch): Back
         ...(body === undefined ? {} : { body }),
       });
     } catch (cause) {
-      throw new ApiError(0, 'API_UNAVAILABLE', `cannot reach the admin API at ${root.origin}`, undefined, {
-        cause,
-      });
+      throw new ApiError(
+        0,
+        'API_UNAVAILABLE',
+        `cannot reach the admin API at ${root.origin} (${networkCause(cause)})`,
+        undefined,
+        { cause },
+      );
     }
     const text = await res.text();
     let data: unknown;
@@ -1098,6 +1224,7 @@ function apiBackend(base: string, token: string, trusting?: TrustingFetch): Back
     deleteCertificate: (id) => deleted(`/provisioning-certificates/${id}`),
     listComputers: () => call('GET', '/computers'),
     deleteComputer: (uuid) => deleted(`/computers/${encodeURIComponent(uuid)}`),
+    notFound: (what) => new ApiError(404, 'API_NOT_FOUND', `${what} not found`),
     close: async () => {
       await trusting?.close();
     },
@@ -1174,7 +1301,8 @@ function parseValue(v: string): unknown {
 
 function parseJson(text: string, what: string): unknown {
   try {
-    return JSON.parse(text);
+    // A byte order mark, as some Windows editors save UTF-8, is no JSON: drop it (the CSV parser does).
+    return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch {
     throw new StoreInputError(`${what} is not valid JSON`, 'json');
   }
@@ -1209,8 +1337,49 @@ async function secretOption(
 }
 
 function intOption(v: string): number {
-  if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
+  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw new InvalidArgumentError('expected a whole number');
   return Number(v);
+}
+
+/**
+ * A whole-number flag or argument from `min` to `max`, for commander to parse: a value out of
+ * range is a usage error (exit 2) naming the flag, not an error from the store or the config.
+ */
+function intIn(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v) => {
+    const n = intOption(v);
+    if (n < min || n > max) {
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER
+          ? `expected a whole number, ${min} or more`
+          : `expected a whole number from ${min} to ${max}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** `--api`: an http:// or https:// URL (`localhost:8080` parses as a URL too: of scheme `localhost:`). */
+function apiUrlOption(v: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new InvalidArgumentError('expected an http:// or https:// URL, such as http://127.0.0.1:8080');
+  }
+  return v;
+}
+
+/**
+ * The step to show for a job. A failed job's `step` is where its journal stopped, the last step
+ * it completed; `lastError.step` is the step that failed, which is what an operator looks for.
+ */
+function shownStep(job: Job): string | undefined {
+  return job.state === 'failed' ? (job.lastError?.step ?? job.step) : job.step;
 }
 
 /** One event a line, for `events --follow`. */
@@ -1297,8 +1466,19 @@ function table<T>(rows: readonly T[], columns: ColumnSpec<T>[]): string {
   return lines.join('\n');
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof ApiError && err.status > 0) return `${err.code} (HTTP ${err.status}): ${err.message}`;
+/**
+ * `CODE: message` for stderr. The HTTP status shows only over `--api`, where it is the admin
+ * API's answer: on the data folder no HTTP is involved, though checks shared with the API raise
+ * `ApiError`s there too. A code in `details.code` (a certificate's `PCERT_…` under
+ * `API_INVALID_CERTIFICATE`) follows the message: it is the stable code that says what was wrong.
+ */
+function describeError(err: unknown, overHttp: boolean): string {
+  if (err instanceof ApiError) {
+    const status = overHttp && err.status > 0 ? ` (HTTP ${err.status})` : '';
+    const inner = (err.details as { code?: unknown } | undefined)?.code;
+    const detail = typeof inner === 'string' && inner !== err.code ? ` (${inner})` : '';
+    return `${err.code}${status}: ${err.message}${detail}`;
+  }
   if (err instanceof ServiceError) return `${err.code}: ${err.message}`;
   const code = (err as { code?: unknown })?.code;
   const message = err instanceof Error ? err.message : String(err);
@@ -1315,7 +1495,8 @@ try {
     process.stderr.write(`oobkit: ${err.message}\n`);
     process.exitCode = EXIT_USAGE;
   } else {
-    process.stderr.write(`oobkit: ${describeError(err)}\n`);
+    const overHttp = program.opts<GlobalOptions>().api !== undefined;
+    process.stderr.write(`oobkit: ${describeError(err, overHttp)}\n`);
     process.exitCode = EXIT_FAILED;
   }
 }

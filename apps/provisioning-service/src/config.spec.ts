@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveConfig } from './config.js';
+import { resolveApiToken, resolveConfig } from './config.js';
 
 let dir: string;
 beforeEach(() => {
@@ -27,6 +27,28 @@ describe('resolveConfig', () => {
     expect(readFileSync(join(dataDir, 'api-token'), 'utf8').trim()).toBe(c.api.token);
     if (process.platform !== 'win32') expect(statSync(join(dataDir, 'api-token')).mode & 0o777).toBe(0o600);
     expect(resolveConfig({ dataDir }, {}).api.token).toBe(c.api.token);
+  });
+
+  it('reads the token file without creating one for a client (resolveApiToken read)', () => {
+    const dataDir = join(dir, 'data');
+    expect(resolveApiToken(undefined, dataDir, {}, 'read')).toBeUndefined();
+    expect(existsSync(dataDir)).toBe(false);
+    // The override first, then OOBKIT_API_TOKEN, each checked for length.
+    expect(resolveApiToken('o'.repeat(16), dataDir, { OOBKIT_API_TOKEN: 'e'.repeat(16) }, 'read')).toBe(
+      'o'.repeat(16),
+    );
+    expect(resolveApiToken(undefined, dataDir, { OOBKIT_API_TOKEN: 'e'.repeat(16) }, 'read')).toBe(
+      'e'.repeat(16),
+    );
+    expect(() => resolveApiToken(undefined, dataDir, { OOBKIT_API_TOKEN: 'short' }, 'read')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', setting: 'api.token' }),
+    );
+    mkdirSync(dataDir);
+    writeFileSync(join(dataDir, 'api-token'), `${'f'.repeat(20)}\n`);
+    expect(resolveApiToken(undefined, dataDir, {}, 'read')).toBe('f'.repeat(20));
+    expect(resolveApiToken(undefined, dataDir, {}, 'create')).toBe('f'.repeat(20));
+    writeFileSync(join(dataDir, 'api-token'), 'short\n');
+    expect(() => resolveApiToken(undefined, dataDir, {}, 'read')).toThrow(/holds no usable token/);
   });
 
   it('applies OOBKIT_* variables, then overrides on top', () => {

@@ -81,15 +81,23 @@ export const CONFIG_ENV = {
   OOBKIT_HELLO_DROPS_PER_MINUTE: 'events.helloDropsPerMinute',
 } as const;
 
-const LOG_LEVELS: readonly LogLevelSetting[] = ['debug', 'info', 'warn', 'error', 'silent'];
+export const LOG_LEVELS: readonly LogLevelSetting[] = ['debug', 'info', 'warn', 'error', 'silent'];
 export const API_TOKEN_FILE = 'api-token';
+/** The shortest admin API token accepted, from anywhere. */
+export const API_TOKEN_MIN_LENGTH = 16;
+
+/** The bounds `resolveConfig` holds numeric settings to, for the CLI to check its flags the same way. */
+export const CONFIG_LIMITS = {
+  port: { min: 0, max: 65535 },
+  workers: { min: 1, max: 4096 },
+} as const;
 
 /**
  * The service configuration: embedded defaults, then `OOBKIT_*` variables, then `overrides`
  * (what the CLI's flags set). Paths resolve against the working directory; the database and key
- * file default to `<dataDir>/oobkit.db` and `<dataDir>/secret.key`. Without a token from an
- * override or `OOBKIT_API_TOKEN`, the token is read from `<dataDir>/api-token`, or generated
- * there (mode 0600) on first use — the only side effect. Throws `ConfigError` naming the setting.
+ * file default to `<dataDir>/oobkit.db` and `<dataDir>/secret.key`. The API token is
+ * `resolveApiToken`'s, created on first use (mode 0600) — the only side effect: for a service.
+ * Throws `ConfigError` naming the setting.
  */
 export function resolveConfig(
   overrides: DeepPartial<ServiceConfig> = {},
@@ -148,8 +156,8 @@ export function resolveConfig(
     workers: range(
       overrides.workers ?? envInt('OOBKIT_WORKERS') ?? CONFIG_DEFAULTS.workers,
       'workers',
-      1,
-      4096,
+      CONFIG_LIMITS.workers.min,
+      CONFIG_LIMITS.workers.max,
     ),
     leaseMs: range(
       overrides.leaseMs ?? envInt('OOBKIT_LEASE_MS') ?? CONFIG_DEFAULTS.leaseMs,
@@ -189,28 +197,67 @@ export function resolveConfig(
       ),
     },
   };
-  const token = overrides.api?.token ?? e('OOBKIT_API_TOKEN');
-  if (token !== undefined) {
-    if (typeof token !== 'string' || token.length < 16) {
-      throw new ConfigError('api.token must be at least 16 characters', 'api.token');
-    }
-    return { ...cfg, api: { ...cfg.api, token } };
-  }
-  return { ...cfg, api: { ...cfg.api, token: loadOrCreateToken(dataDir) } };
+  return {
+    ...cfg,
+    api: { ...cfg.api, token: resolveApiToken(overrides.api?.token, dataDir, env, 'create') },
+  };
 }
 
-function loadOrCreateToken(dataDir: string): string {
-  const path = join(dataDir, API_TOKEN_FILE);
-  try {
-    const t = readFileSync(path, 'utf8').trim();
-    if (t.length >= 16) return t;
-    throw new ConfigError(`${path} holds no usable token (16 characters or more)`, 'api.token');
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    if ((err as { code?: unknown }).code !== 'ENOENT') {
-      throw new ConfigError(`cannot read ${path}`, 'api.token');
+/**
+ * The admin API token: `token` (an override), else `OOBKIT_API_TOKEN`, else the one saved in
+ * `<dataDir>/api-token`. `create` (a service) generates and saves one (mode 0600) when there is
+ * none; `read` (a client of the API) only reads an existing file, and undefined then means there
+ * is no token anywhere: a client must not leave a token file behind that no service uses.
+ * Throws `ConfigError` for a token shorter than 16 characters, wherever it comes from.
+ */
+export function resolveApiToken(
+  token: unknown,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  mode: 'create',
+): string;
+export function resolveApiToken(
+  token: unknown,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  mode: 'read',
+): string | undefined;
+export function resolveApiToken(
+  token: unknown,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  mode: 'create' | 'read',
+): string | undefined {
+  const given = token ?? (env.OOBKIT_API_TOKEN === '' ? undefined : env.OOBKIT_API_TOKEN);
+  if (given !== undefined) {
+    if (typeof given !== 'string' || given.length < API_TOKEN_MIN_LENGTH) {
+      throw new ConfigError(`api.token must be at least ${API_TOKEN_MIN_LENGTH} characters`, 'api.token');
     }
+    return given;
   }
+  const path = join(dataDir, API_TOKEN_FILE);
+  return mode === 'create' ? loadOrCreateToken(dataDir, path) : readTokenFile(path);
+}
+
+/** The token saved at `path`; undefined when there is no such file. */
+function readTokenFile(path: string): string | undefined {
+  let t: string;
+  try {
+    t = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw new ConfigError(`cannot read ${path}`, 'api.token');
+  }
+  if (t.length >= API_TOKEN_MIN_LENGTH) return t;
+  throw new ConfigError(
+    `${path} holds no usable token (${API_TOKEN_MIN_LENGTH} characters or more)`,
+    'api.token',
+  );
+}
+
+function loadOrCreateToken(dataDir: string, path: string): string {
+  const saved = readTokenFile(path);
+  if (saved !== undefined) return saved;
   const token = randomBytes(32).toString('base64url');
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -263,7 +310,7 @@ function range(v: unknown, setting: string, min: number, max: number): number {
 }
 
 function port(v: unknown, setting: string): number {
-  return range(v, setting, 0, 65535);
+  return range(v, setting, CONFIG_LIMITS.port.min, CONFIG_LIMITS.port.max);
 }
 
 function level(v: unknown): LogLevelSetting {

@@ -13,10 +13,11 @@ export interface CliRun {
 /**
  * Runs `oobkit --data-dir <dataDir> ...args` asynchronously (a server in this process may have to
  * answer it), with no `OOBKIT_*` variable of the test's environment but those of `env`, and
- * `input` on stdin.
+ * `input` on stdin. With `dataDir` undefined, no `--data-dir` is given: the default, `.oobkit`
+ * in `cwd`.
  */
 export function runOobkit(
-  dataDir: string,
+  dataDir: string | undefined,
   args: string[],
   opts: { cwd?: string; input?: string; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
@@ -26,7 +27,7 @@ export function runOobkit(
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [CLI, '--data-dir', dataDir, ...args],
+      [CLI, ...(dataDir === undefined ? [] : ['--data-dir', dataDir]), ...args],
       { env, ...(opts.cwd ? { cwd: opts.cwd } : {}) },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

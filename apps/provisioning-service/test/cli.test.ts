@@ -1,6 +1,16 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,10 +222,19 @@ describe('oobkit CLI on a data folder', () => {
       expect(err).toContain('oobkit: warning: no enabled provisioning certificate');
       expect(err).toContain('oobkit: warning: no AMT credentials');
       expect(err).toContain('oobkit: warning: no computers imported');
+      // The service makes its API token on first start (clients only ever read it).
+      expect(readFileSync(join(dataDir, 'api-token'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
     } finally {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
+  });
+
+  it('serve refuses a short --token with exit 2, without echoing it', async () => {
+    const r = await oobkit(['--token', 'short-secret', 'serve', '--hello-port', '0', '--api-port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('oobkit: --token must be at least 16 characters\n');
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   it('follows the event log: what is there, then each new event once, until SIGINT', async () => {
@@ -426,6 +445,8 @@ describe('oobkit CLI on a data folder', () => {
     const wrong = await oobkit(['certs', 'add', '--name', 'bad', '--pfx', pfx, '--pfx-password', 'nope']);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('PCERT_PFX_PASSWORD');
+    // No HTTP on the data folder, whatever the check shared with the API throws.
+    expect(wrong.stderr).not.toContain('HTTP');
     const list = await oobkit(['certs', 'list', '--json']);
     expect(JSON.parse(list.stdout).map((c: { name: string }) => c.name)).toEqual(['corp', 'pfx']);
     expect(add.stdout + list.stdout).not.toContain('PRIVATE KEY');
@@ -437,6 +458,103 @@ describe('oobkit CLI on a data folder', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('expected a whole number');
     expect((await oobkit(['devices', '--status', 'sleeping'])).code).toBe(2);
+  });
+
+  it('exits 2 on a flag value out of range, naming the flag, before anything is created', async () => {
+    const cases: Array<[string[], string]> = [
+      [['serve', '--workers', '0'], "option '--workers <n>' argument '0' is invalid"],
+      [['serve', '--api-port', '70000'], "option '--api-port <port>' argument '70000' is invalid"],
+      [['serve', '--hello-port', '-1'], "option '--hello-port <port>' argument '-1' is invalid"],
+      [['--log-level', 'verbose', 'devices'], "option '--log-level <level>' argument 'verbose' is invalid"],
+      [['events', '--limit', '0'], "option '--limit <n>' argument '0' is invalid"],
+      [['events', '--after', '-1'], "option '--after <id>' argument '-1' is invalid"],
+      [['events', '--follow', '--interval', '10'], "option '--interval <ms>' argument '10' is invalid"],
+      [['jobs', '--limit', '0'], "option '--limit <n>' argument '0' is invalid"],
+      [['jobs', '--limit', '10001'], 'expected a whole number from 1 to 10000'],
+      [['certs', 'disable', '-1'], "value '-1' is invalid for argument 'id'"],
+      [['certs', 'delete', '0'], "value '0' is invalid for argument 'id'"],
+      [['credentials', 'delete', '-1'], "value '-1' is invalid for argument 'id'"],
+      [['demo', '--devices', '0'], "option '--devices <n>' argument '0' is invalid"],
+      [['demo', '--instances', '9'], "option '--instances <n>' argument '9' is invalid"],
+      [['prune-events', '--older-than', '0'], "option '--older-than <days>' argument '0' is invalid"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await oobkit(args);
+      expect([args, r.code], r.stderr).toEqual([args, 2]);
+      expect(r.stderr).toContain(message);
+      // The flag's name, not a config key (api.port) or a store field.
+      expect(r.stderr).not.toMatch(/CONFIG_INVALID|STORE_|api\.port|workers must/);
+    }
+    expect(existsSync(dataDir)).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('ignores --token on the data folder, where no token is used, and leaves no token file', async () => {
+    const csv = file('one.csv', `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n`);
+    const imported = await oobkit(['--token', 'short', 'import', csv]);
+    expect([imported.code, imported.stderr]).toEqual([0, '']);
+    const devices = await oobkit(['--token', 'short', 'computers', 'list', '--json']);
+    expect([devices.code, devices.stderr]).toEqual([0, '']);
+    expect(JSON.parse(devices.stdout).map((c: { uuid: string }) => c.uuid)).toEqual([U1]);
+    expect(existsSync(join(dataDir, 'api-token'))).toBe(false);
+  });
+
+  it('imports JSON and reads a settings file that start with a UTF-8 byte order mark', async () => {
+    const bom = '\uFEFF';
+    const json = file(
+      'bom.json',
+      `${bom}${JSON.stringify([{ uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com' }])}`,
+    );
+    const r = await oobkit(['import', json, '--json']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(JSON.parse(r.stdout)).toEqual({ created: 1, updated: 0 });
+    const fromStdin = await oobkit(['import', '-', '--json'], `${bom}[]`);
+    expect([fromStdin.code, fromStdin.stderr]).toEqual([0, '']);
+    const shown = JSON.parse((await oobkit(['settings', 'show'])).stdout);
+    const settings = file('s.json', `${bom}${JSON.stringify({ ...shown, powerScheme: 7 })}`);
+    const set = await oobkit(['settings', 'set', '--file', settings]);
+    expect([set.code, set.stderr]).toEqual([0, '']);
+    expect(JSON.parse((await oobkit(['settings', 'show'])).stdout).powerScheme).toBe(7);
+  });
+
+  it('shows the step a failed job failed at in jobs and device; --json keeps the raw job', async () => {
+    await seedStore(async (s) => {
+      await s.importComputers([
+        { uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com', source: 'import' },
+        { uuid: U2, hostName: 'pc-2', domainName: 'corp.example.com', source: 'import' },
+      ]);
+      for (const [uuid, error] of [
+        // The journal got to `chain`; the step that failed is `connect`.
+        [U1, { code: 'FLOW_UNREACHABLE', message: 'connection refused', step: 'connect' }],
+        // An error without a step: the job's own step is all there is.
+        [U2, { code: 'FLOW_CANCELLED', message: 'cancelled' }],
+      ] as const) {
+        await s.upsertDevice(uuid, { status: 'failed', lastError: error });
+        await s.enqueueJob(uuid, 'manual');
+        const lease = await s.claimJob('cli-test', 60_000);
+        if (!lease) throw new Error('no job to claim');
+        await s.recordStep(lease.job.id, lease.fencingToken, { step: 'chain', journal: { chain: {} } });
+        await s.finishJob(lease.job.id, lease.fencingToken, { state: 'failed', error });
+      }
+    });
+    const rows = (await oobkit(['jobs'])).stdout.trim().split('\n');
+    expect(rows.slice(1).map((l) => l.split(/\s+/).slice(1, 5))).toEqual([
+      [U2, 'manual', 'failed', 'chain'],
+      [U1, 'manual', 'failed', 'connect'],
+    ]);
+    const shown = await oobkit(['device', U1]);
+    expect(shown.stdout).toMatch(/^latest job: #\d+ manual failed at connect$/m);
+    expect((await oobkit(['device', U2])).stdout).toMatch(/^latest job: #\d+ manual failed at chain$/m);
+    const raw = JSON.parse((await oobkit(['jobs', '--uuid', U1, '--json'])).stdout);
+    expect(raw).toEqual([
+      expect.objectContaining({
+        state: 'failed',
+        step: 'chain',
+        lastError: expect.objectContaining({ step: 'connect' }),
+      }),
+    ]);
+    const detail = JSON.parse((await oobkit(['device', U1, '--json'])).stdout);
+    expect(detail.latestJob).toMatchObject({ step: 'chain', lastError: { step: 'connect' } });
   });
 });
 
@@ -456,7 +574,157 @@ async function withApi(
   }
 }
 
+/**
+ * A bare HTTP server that counts the requests it gets (401 to each), for runs that must fail
+ * before sending one.
+ */
+async function withCountingServer(fn: (url: string, requests: () => number) => Promise<void>) {
+  let n = 0;
+  const server: Server = createHttpServer((_req, res) => {
+    n++;
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"code":"API_UNAUTHORIZED"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, () => n);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
 describe('oobkit CLI against the admin API', () => {
+  it('never creates a token file with --api: --token, OOBKIT_API_TOKEN, an existing token file, else exit 2', async () => {
+    await withCountingServer(async (url, requests) => {
+      // No token anywhere: refused before any request, naming the three ways to give one.
+      const none = await oobkit(['--api', url, 'devices']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(
+        /^oobkit: --api needs the admin API token: give --token, set OOBKIT_API_TOKEN, or point --data-dir/,
+      );
+      expect(none.stderr).toContain(join(dataDir, 'api-token'));
+      // The same with the default data folder (.oobkit in the working directory).
+      const byDefault = await runOobkit(undefined, ['--api', url, 'devices'], { cwd: dir });
+      expect(byDefault.code).toBe(2);
+      expect(byDefault.stderr).toContain('--api needs the admin API token');
+      const short = await oobkit(['--api', url, '--token', 'short-secret', 'devices']);
+      expect([short.code, short.stderr]).toEqual([2, 'oobkit: --token must be at least 16 characters\n']);
+      expect(requests()).toBe(0);
+    });
+    expect(readdirSync(dir)).toEqual([]);
+
+    await withApi(async (url, token) => {
+      const fromEnv = await runOobkit(dataDir, ['--api', url, 'devices', '--json'], {
+        cwd: dir,
+        env: { OOBKIT_API_TOKEN: token },
+      });
+      expect([fromEnv.code, fromEnv.stdout]).toEqual([0, '[]\n']);
+      expect(existsSync(dataDir)).toBe(false);
+      // A token file a service made is read, and left as it is.
+      mkdirSync(dataDir);
+      writeFileSync(join(dataDir, 'api-token'), `${token}\n`, { mode: 0o600 });
+      const fromFile = await oobkit(['--api', url, 'devices', '--json']);
+      expect([fromFile.code, fromFile.stdout]).toEqual([0, '[]\n']);
+      expect(readFileSync(join(dataDir, 'api-token'), 'utf8')).toBe(`${token}\n`);
+      expect(readdirSync(dataDir)).toEqual(['api-token']);
+      // --token comes first.
+      const wrong = await oobkit(['--api', url, '--token', 'wrong-token-0123456789', 'devices']);
+      expect(wrong.stderr).toContain('API_UNAUTHORIZED (HTTP 401)');
+    });
+  });
+
+  it('refuses an --api that is not an http(s) URL and an --api-ca without a certificate, before any request', async () => {
+    const token = ['--token', 'cli-test-token-0123456789'];
+    for (const api of ['localhost:45080', 'ftp://127.0.0.1:45080', '127.0.0.1']) {
+      const r = await oobkit(['--api', api, ...token, 'devices']);
+      expect([api, r.code]).toEqual([api, 2]);
+      expect(r.stderr).toContain(
+        `option '--api <url>' argument '${api}' is invalid. expected an http:// or https:// URL`,
+      );
+      expect(r.stderr).not.toContain('null');
+    }
+    await withCountingServer(async (url, requests) => {
+      const https = url.replace('http:', 'https:');
+      const notPem = file('ca.txt', 'not a certificate\n');
+      const r = await oobkit(['--api', https, '--api-ca', notPem, ...token, 'devices']);
+      expect([r.code, r.stderr]).toEqual([
+        2,
+        `oobkit: --api-ca ${notPem} holds no PEM certificate (-----BEGIN CERTIFICATE----- …)\n`,
+      ]);
+      const broken = file('broken.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+      expect((await oobkit(['--api', https, '--api-ca', broken, ...token, 'devices'])).code).toBe(2);
+      // From the variable, it is configuration: CONFIG_INVALID, exit 1.
+      const env = await runOobkit(dataDir, ['--api', https, ...token, 'devices'], {
+        cwd: dir,
+        env: { OOBKIT_API_CA: notPem },
+      });
+      expect([env.code, env.stderr]).toEqual([
+        1,
+        expect.stringContaining(`CONFIG_INVALID: OOBKIT_API_CA ${notPem} holds no PEM certificate`),
+      ]);
+      expect(requests()).toBe(0);
+    });
+  });
+
+  it('says why the admin API cannot be reached: refused, untrusted certificate, name mismatch', async () => {
+    const token = ['--token', 'cli-test-token-0123456789'];
+    // A port with nothing listening: one that was just free.
+    const probe = createHttpServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const refused = await oobkit(['--api', `http://127.0.0.1:${port}`, ...token, 'devices']);
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      `oobkit: API_UNAVAILABLE: cannot reach the admin API at http://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+    ]);
+
+    // Self-signed, for a name the CLI does not use.
+    const keyFile = join(dir, 'api.key');
+    const certFile = join(dir, 'api.crt');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=oobkit CLI test',
+        '-addext',
+        'subjectAltName=DNS:admin.oobkit.test',
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = createHttpsServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, (_q, s) =>
+      s.end('[]'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const untrusted = await oobkit(['--api', url, ...token, 'devices']);
+      expect([untrusted.code, untrusted.stderr]).toEqual([
+        1,
+        `oobkit: API_UNAVAILABLE: cannot reach the admin API at ${url} (self-signed certificate)\n`,
+      ]);
+      const mismatch = await oobkit(['--api', url, '--api-ca', certFile, ...token, 'devices']);
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stderr).toMatch(
+        /^oobkit: API_UNAVAILABLE: cannot reach the admin API at https:\/\/127\.0\.0\.1:\d+ \(Hostname\/IP does not match certificate's altnames: .*\)\n$/,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('uses the API with --api and --token, and fails cleanly with a wrong token', async () => {
     await withApi(async (url, token, store) => {
       const csv = file('fleet.csv', `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n`);
@@ -511,7 +779,12 @@ describe('oobkit certs enable/disable/delete and computers list/delete', () => {
     pki = await createTestPki({ serverFqdn: 'provision.corp.example.com', keys: createRsaKeyCache() });
   });
 
-  async function scenario(args: string[], store: Awaited<ReturnType<typeof openSqliteStore>>) {
+  /** `notFound`: how a missing record reads, `STORE_NOT_FOUND: …` or `API_NOT_FOUND (HTTP 404): …`. */
+  async function scenario(
+    args: string[],
+    store: Awaited<ReturnType<typeof openSqliteStore>>,
+    notFound: (what: string) => string,
+  ) {
     const run = (a: string[]) => oobkit([...args, ...a]);
     const added = await run([
       'certs',
@@ -541,10 +814,14 @@ describe('oobkit certs enable/disable/delete and computers list/delete', () => {
     expect((await run(['certs', 'enable', String(cert.id)])).stdout).toContain('enabled');
     expect((await store.listProvisioningCertificates())[0]?.enabled).toBe(true);
     const missing = await run(['certs', 'disable', '999']);
-    expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('API_NOT_FOUND')]);
+    expect([missing.code, missing.stderr]).toEqual([1, notFound('provisioning certificate 999')]);
     expect((await run(['certs', 'delete', String(cert.id)])).code).toBe(0);
     expect(await store.listProvisioningCertificates()).toEqual([]);
-    expect((await run(['certs', 'delete', String(cert.id)])).code).toBe(1);
+    const deletedTwice = await run(['certs', 'delete', String(cert.id)]);
+    expect([deletedTwice.code, deletedTwice.stderr]).toEqual([
+      1,
+      notFound(`provisioning certificate ${cert.id}`),
+    ]);
 
     const computers = await run(['computers', 'list', '--json']);
     expect(JSON.parse(computers.stdout).map((c: { uuid: string }) => c.uuid)).toEqual([U1, U2]);
@@ -552,7 +829,7 @@ describe('oobkit certs enable/disable/delete and computers list/delete', () => {
     expect((await run(['computers', 'delete', U1])).code).toBe(0);
     expect((await store.listComputers()).map((c) => c.uuid)).toEqual([U2]);
     const gone = await run(['computers', 'delete', U1]);
-    expect([gone.code, gone.stderr]).toEqual([1, expect.stringContaining('API_NOT_FOUND')]);
+    expect([gone.code, gone.stderr]).toEqual([1, notFound(`computer ${U1}`)]);
   }
 
   it('on the data folder', async () => {
@@ -561,13 +838,20 @@ describe('oobkit certs enable/disable/delete and computers list/delete', () => {
       keyProvider: fileKeyProvider(join(dataDir, 'secret.key')),
     });
     try {
-      await scenario([], store);
+      // No HTTP on the data folder: the store's code, without a status.
+      await scenario([], store, (what) => `oobkit: STORE_NOT_FOUND: ${what} not found\n`);
     } finally {
       await store.close();
     }
   });
 
   it('over the admin API', async () => {
-    await withApi((url, token, store) => scenario(['--api', url, '--token', token], store));
+    await withApi((url, token, store) =>
+      scenario(
+        ['--api', url, '--token', token],
+        store,
+        (what) => `oobkit: API_NOT_FOUND (HTTP 404): ${what} not found\n`,
+      ),
+    );
   });
 });
