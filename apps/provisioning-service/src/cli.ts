@@ -5,17 +5,20 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CertificateBody, type DeviceDetail, deviceDetail, publicCertificate } from './api/views.js';
+import { settingsRevealedEvent, withAdminAudit } from './audit.js';
 import {
   API_TOKEN_FILE,
   API_TOKEN_MIN_LENGTH,
   CONFIG_LIMITS,
   type DeepPartial,
   LOG_LEVELS,
+  type LogLevelSetting,
   resolveApiToken,
   resolveConfig,
   type ServiceConfig,
 } from './config.js';
 import { parseComputersCsv } from './csv.js';
+import { DEMO_LIMITS } from './demo-limits.js';
 import {
   type JobRequestOutcome,
   jobConflictMessage,
@@ -24,7 +27,7 @@ import {
 } from './jobs.js';
 import { backupSiteDatabase, pruneEventLog, rotateSecretKey } from './maintenance.js';
 import { hostPort } from './net.js';
-import { readinessWarnings } from './readiness.js';
+import { type Readiness, readinessReport, readinessWarnings } from './readiness.js';
 import {
   ApiError,
   ConfigError,
@@ -89,7 +92,7 @@ interface Backend {
   listEvents(filter: EventFilter): Promise<SiteEvent[]>;
   listJobs(filter: JobFilter): Promise<Job[]>;
   /** What keeps the site from provisioning; empty when ready. */
-  readiness(): Promise<string[]>;
+  readiness(): Promise<Readiness>;
   /** One device with its import data, latest job and secrets on record (never their values). */
   getDevice(uuid: string): Promise<DeviceDetail>;
   /**
@@ -234,13 +237,17 @@ program
   .option('--json', 'print JSON')
   .action(async (o: { json?: boolean }, cmd: Command) => {
     await withBackend(cmd, 'read', async (b) => {
-      const warnings = await b.readiness();
-      print(o.json, { ready: warnings.length === 0, warnings }, () =>
-        warnings.length === 0
-          ? 'ready: the site can provision'
-          : warnings.map((w) => `not ready: ${w}`).join('\n'),
+      const r = await b.readiness();
+      // Exit 1 only for what blocks provisioning; a warning (a certificate expiring within 30
+      // days) is printed, and the site is still ready.
+      print(o.json, r, () =>
+        [
+          ...r.blockers.map((w) => `not ready: ${w}`),
+          ...r.warnings.map((w) => `warning: ${w}`),
+          ...(r.ready ? ['ready: the site can provision'] : []),
+        ].join('\n'),
       );
-      if (warnings.length > 0) process.exitCode = EXIT_FAILED;
+      if (!r.ready) process.exitCode = EXIT_FAILED;
     });
   });
 
@@ -852,9 +859,16 @@ program
   .description(
     'provision a simulated fleet on embedded defaults and print a summary; exits 0 only if every device ended provisioned',
   )
-  // The bounds runDemo holds them to (demo.ts).
-  .option('--devices <n>', 'fleet size (1-5000; default 50)', intIn(1, 5000))
-  .option('--instances <n>', 'service instances sharing the site store (1-8; default 1)', intIn(1, 8))
+  .option(
+    '--devices <n>',
+    `fleet size (${DEMO_LIMITS.devices.min}-${DEMO_LIMITS.devices.max}; default 50)`,
+    intIn(DEMO_LIMITS.devices.min, DEMO_LIMITS.devices.max),
+  )
+  .option(
+    '--instances <n>',
+    `service instances sharing the site store (${DEMO_LIMITS.instances.min}-${DEMO_LIMITS.instances.max}; default 1)`,
+    intIn(DEMO_LIMITS.instances.min, DEMO_LIMITS.instances.max),
+  )
   .option(
     '--database-url <url>',
     'an empty PostgreSQL database for the site store instead of SQLite (a password may come from PGPASSWORD)',
@@ -872,12 +886,24 @@ program
         ...(o.instances !== undefined ? { instances: o.instances } : {}),
         ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {}),
         ...(g.dataDir !== undefined ? { dataDir: g.dataDir } : {}),
+        // The service's log goes to stderr; the demo prints its own progress on stdout.
+        ...(logLevelOf(g) !== undefined ? { logLevel: logLevelOf(g) } : {}),
         json: o.json === true,
         out: (line: string) => process.stdout.write(`${line}\n`),
       });
       if (!summary.ok) process.exitCode = EXIT_FAILED;
     },
   );
+
+/** The log level from `--log-level` or OOBKIT_LOG_LEVEL, for commands that run a service without `configFor` (demo). */
+function logLevelOf(g: GlobalOptions): LogLevelSetting | undefined {
+  const v = g.logLevel ?? process.env.OOBKIT_LOG_LEVEL;
+  if (v === undefined || v === '') return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+    throw new ConfigError(`OOBKIT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`, 'logLevel');
+  }
+  return v as LogLevelSetting;
+}
 
 /**
  * Who uses the admin API token, which decides where it may come from: `serve` requires it (and
@@ -983,17 +1009,26 @@ function isCertificate(pem: string): boolean {
  */
 async function openDataFolderStore(config: ServiceConfig, mode: 'read' | 'write'): Promise<SiteStore> {
   if (config.databaseUrl !== undefined) return openConfiguredStore(config);
-  if (mode === 'read' && config.databasePath !== ':memory:' && !existsSync(config.databasePath)) {
+  const isNew = config.databasePath !== ':memory:' && !existsSync(config.databasePath);
+  if (mode === 'read' && isNew) {
     throw new ServiceError(
       'STORE_NOT_FOUND',
       `no site store at ${config.databasePath}; import computers or run \`oobkit serve\` first, or pass --data-dir`,
     );
   }
-  return openConfiguredStore(config);
+  const store = await openConfiguredStore(config);
+  // A mistyped --data-dir (or a command run in the wrong folder) must not make a site unnoticed.
+  if (isNew) {
+    process.stderr.write(
+      `oobkit: created a new site store at ${config.databasePath} (key ${config.keyFile}); pass --data-dir to use another site\n`,
+    );
+  }
+  return store;
 }
 
 async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Promise<Backend> {
-  const store = await openDataFolderStore(config, mode);
+  // Administrative changes made here leave an event each (`by: 'cli'`), as over the API.
+  const store = withAdminAudit(await openDataFolderStore(config, mode), 'cli');
   const publicCredential = (c: PublicCredential): PublicCredential => ({
     id: c.id,
     label: c.label,
@@ -1010,7 +1045,7 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     countByState: () => store.countByState(),
     listEvents: (filter) => store.listEvents(filter),
     listJobs: (filter) => store.listJobs(filter),
-    readiness: () => readinessWarnings(store),
+    readiness: () => readinessReport(store),
     async getDevice(uuid) {
       const d = await deviceDetail(store, uuid);
       if (!d) throw deviceNotFound(uuid);
@@ -1040,7 +1075,10 @@ async function directBackend(config: ServiceConfig, mode: 'read' | 'write'): Pro
     deleteCredential: (id) => store.deleteCredential(id),
     async getSettings(reveal) {
       const s = await store.getSettings();
-      return reveal ? s : redactSettings(s);
+      if (!reveal) return redactSettings(s);
+      // Secrets shown in clear stay on record, as `oobkit secret` does.
+      await store.appendEvent(settingsRevealedEvent('cli'));
+      return s;
     },
     async putSettings(doc) {
       const next = validateSettings(restoreRedacted(doc, await store.getSettings()));
@@ -1201,7 +1239,11 @@ function apiBackend(root: URL, token: string, trusting?: TrustingFetch): Backend
     countByState: () => call('GET', '/summary'),
     listEvents: (filter) => call('GET', `/events${query(filter)}`),
     listJobs: (filter) => call('GET', `/jobs${query(filter)}`),
-    readiness: async () => (await call<{ warnings: string[] }>('GET', '/readiness')).warnings,
+    async readiness() {
+      const r = await call<{ ready: boolean; blockers: string[]; warnings: string[] }>('GET', '/readiness');
+      // The API's `warnings` repeats the blockers first.
+      return { ready: r.ready, blockers: r.blockers, warnings: r.warnings.slice(r.blockers.length) };
+    },
     getDevice: (uuid) => call('GET', `/devices/${encodeURIComponent(uuid)}`),
     revealSecrets: () => {
       throw new UsageError('secret values are read on the data folder only, never over the API');
@@ -1323,6 +1365,40 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The first line of stdin, for a `--…-stdin` secret. On a terminal: a prompt on stderr, the
+ * typing not echoed, done at Enter (Ctrl-D also ends it, Ctrl-C exits 130); from a pipe or a
+ * file: its first line.
+ */
+async function readSecretLine(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return (await readStdin()).split(/\r?\n/)[0] ?? '';
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  stdin.resume();
+  return new Promise((resolve) => {
+    let value = '';
+    const finish = (cancelled: boolean) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (cancelled) process.exit(130);
+      resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish(false);
+        if (ch === '\u0003') return finish(true);
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
 async function secretOption(
   value: string | undefined,
   fromStdin: boolean | undefined,
@@ -1330,7 +1406,7 @@ async function secretOption(
   allowEmpty = false,
 ): Promise<string> {
   if (value !== undefined && fromStdin) throw new UsageError(`give ${flag} or ${flag}-stdin, not both`);
-  const v = fromStdin ? ((await readStdin()).split(/\r?\n/)[0] ?? '') : value;
+  const v = fromStdin ? await readSecretLine(`${flag.replace(/^--/, '')}: `) : value;
   if (v === undefined || (!allowEmpty && v === ''))
     throw new UsageError(`${flag} (or ${flag}-stdin) is required`);
   return v;

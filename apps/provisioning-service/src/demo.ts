@@ -8,6 +8,7 @@ import { scaledClock } from '@oobkit/hello';
 import { generateAmtPassword } from '@oobkit/http-digest';
 import { createTestPki, type TestPki } from '@oobkit/provisioning-cert';
 import { resolveConfig } from './config.js';
+import { DEMO_LIMITS } from './demo-limits.js';
 import type { JobFinished } from './flow/pool.js';
 import { verifyDeviceLogin } from './flow/verify.js';
 import { createLogger } from './log.js';
@@ -106,10 +107,12 @@ function refuseSiteFolder(dataDir: string): void {
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const total = opts.devices ?? 50;
-  if (!Number.isInteger(total) || total < 1 || total > 5000) throw new RangeError('devices must be 1..5000');
+  const { devices: D, instances: I } = DEMO_LIMITS;
+  if (!Number.isInteger(total) || total < D.min || total > D.max)
+    throw new RangeError(`devices must be ${D.min}..${D.max}`);
   const instanceCount = opts.instances ?? 1;
-  if (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 8)
-    throw new RangeError('instances must be 1..8');
+  if (!Number.isInteger(instanceCount) || instanceCount < I.min || instanceCount > I.max)
+    throw new RangeError(`instances must be ${I.min}..${I.max}`);
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const json = opts.json === true;
   const tty = opts.tty ?? (!json && Boolean(process.stdout.isTTY));

@@ -21,6 +21,9 @@ import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { CLI, type CliRun, runOobkit } from './cli-runner.js';
 
+/** What the first write on a folder without a site prints on stderr (and nothing else). */
+const NEW_SITE =
+  /^oobkit: created a new site store at \S+oobkit\.db \(key \S+secret\.key\); pass --data-dir to use another site\n$/;
 const U1 = '8f3a1c2e-0000-4000-8000-000000000001';
 const U2 = '8f3a1c2e-0000-4000-8000-000000000002';
 
@@ -193,7 +196,31 @@ describe('oobkit CLI on a data folder', () => {
       });
     });
     const ready = await oobkit(['check', '--json']);
-    expect([ready.code, JSON.parse(ready.stdout)]).toEqual([0, { ready: true, warnings: [] }]);
+    expect([ready.code, JSON.parse(ready.stdout)]).toEqual([0, { ready: true, blockers: [], warnings: [] }]);
+    // A certificate that expires within 30 days is a warning: still ready, exit 0.
+    const soon = await createTestPki({
+      serverFqdn: 'provision.corp.example.com',
+      keys: createRsaKeyCache(),
+      notBefore: new Date(Date.now() - 86_400_000),
+      notAfter: new Date(Date.now() + 10 * 86_400_000),
+    });
+    await seedStore(async (s) => {
+      await s.addProvisioningCertificate({
+        name: 'ending',
+        certPem: soon.chain.certPem,
+        keyPem: soon.chain.keyPem ?? '',
+        rootHashes: { sha1: 'd'.repeat(40), sha256: 'e'.repeat(64), sha384: 'f'.repeat(96) },
+        enabled: true,
+      });
+    });
+    const warned = await oobkit(['check']);
+    expect([warned.code, warned.stdout.trim().split('\n')]).toEqual([
+      0,
+      [
+        expect.stringMatching(/^warning: provisioning certificate "ending" expires in (9|10) day\(s\)/),
+        'ready: the site can provision',
+      ],
+    ]);
   });
 
   it('serve says where it listens and what keeps an empty site from provisioning, and stops on SIGINT', async () => {
@@ -374,7 +401,8 @@ describe('oobkit CLI on a data folder', () => {
       ['credentials', 'add', '--label', 'factory', '--password-stdin', '--priority', '5', '--json'],
       'Factory!Pass9\n',
     );
-    expect(add.stderr).toBe('');
+    // The first write on a folder without a site says it made one (a mistyped --data-dir shows).
+    expect(add.stderr).toMatch(NEW_SITE);
     expect(add.code).toBe(0);
     expect(JSON.parse(add.stdout)).toEqual({ id: 1, label: 'factory', username: 'admin', priority: 5 });
     const list = await oobkit(['credentials', 'list', '--json']);
@@ -388,6 +416,23 @@ describe('oobkit CLI on a data folder', () => {
     expect((await oobkit(['credentials', 'delete', '1'])).code).toBe(0);
     expect((await oobkit(['credentials', 'delete', '1'])).code).toBe(1);
   });
+
+  it('demo honours --log-level: the service log on stderr, stdout the summary alone', async () => {
+    const quiet = await runOobkit(undefined, ['demo', '--devices', '2', '--json'], { cwd: dir });
+    expect([quiet.code, quiet.stderr]).toEqual([0, '']);
+    const run = await runOobkit(undefined, ['--log-level', 'info', 'demo', '--devices', '2', '--json'], {
+      cwd: dir,
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ total: 2, provisioned: 2, ok: true });
+    const logged = run.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string; type?: string });
+    expect(logged.some((l) => l.type === 'job.succeeded')).toBe(true);
+    expect(logged.every((l) => l.level >= 30)).toBe(true);
+  }, 120_000);
 
   it('shows settings redacted and changes them by path or from a file', async () => {
     await oobkit(['import', file('e.csv', 'uuid,hostName,domainName\n')]);
@@ -422,7 +467,24 @@ describe('oobkit CLI on a data folder', () => {
     const invalid = await oobkit(['settings', 'set', 'powerBehaviour', 'SP3']);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('STORE_INVALID_INPUT');
+    // A misspelt field below the top level is refused too, not reported as set.
+    const typo = await oobkit(['settings', 'set', 'features.SOL', 'true']);
+    expect([typo.code, typo.stderr]).toEqual([1, expect.stringContaining('features.SOL is not a setting')]);
     expect(JSON.parse((await oobkit(['settings', 'show'])).stdout).powerBehaviour).toBe('SP2');
+    // Each change and each reveal is on record, made on the command line.
+    const events = JSON.parse((await oobkit(['events', '--json'])).stdout) as Array<{
+      type: string;
+      data?: { by?: string };
+    }>;
+    expect(events.filter((e) => e.data?.by === 'cli').map((e) => e.type)).toEqual([
+      'computers.imported',
+      'secret.revealed',
+      'settings.changed',
+      'settings.changed',
+      'secret.revealed',
+      'settings.changed',
+    ]);
+    expect(JSON.stringify(events)).not.toContain(revealed.mebxPassword);
   });
 
   it('adds a provisioning certificate from PEM files and from a PFX', async () => {
@@ -492,7 +554,7 @@ describe('oobkit CLI on a data folder', () => {
   it('ignores --token on the data folder, where no token is used, and leaves no token file', async () => {
     const csv = file('one.csv', `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n`);
     const imported = await oobkit(['--token', 'short', 'import', csv]);
-    expect([imported.code, imported.stderr]).toEqual([0, '']);
+    expect([imported.code, imported.stderr]).toEqual([0, expect.stringMatching(NEW_SITE)]);
     const devices = await oobkit(['--token', 'short', 'computers', 'list', '--json']);
     expect([devices.code, devices.stderr]).toEqual([0, '']);
     expect(JSON.parse(devices.stdout).map((c: { uuid: string }) => c.uuid)).toEqual([U1]);
@@ -506,7 +568,7 @@ describe('oobkit CLI on a data folder', () => {
       `${bom}${JSON.stringify([{ uuid: U1, hostName: 'pc-1', domainName: 'corp.example.com' }])}`,
     );
     const r = await oobkit(['import', json, '--json']);
-    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(NEW_SITE)]);
     expect(JSON.parse(r.stdout)).toEqual({ created: 1, updated: 0 });
     const fromStdin = await oobkit(['import', '-', '--json'], `${bom}[]`);
     expect([fromStdin.code, fromStdin.stderr]).toEqual([0, '']);
@@ -753,9 +815,14 @@ describe('oobkit CLI against the admin API', () => {
       expect(one).toMatchObject({ uuid: U1, status: 'queued', computer: { hostName: 'pc-1' }, secrets: [] });
       const check = await oobkit(['--api', url, '--token', token, 'check', '--json']);
       expect(check.code).toBe(1);
-      expect(JSON.parse(check.stdout)).toMatchObject({
+      // The same report as on the data folder: blockers apart from warnings.
+      expect(JSON.parse(check.stdout)).toEqual({
         ready: false,
-        warnings: [expect.any(String), expect.any(String)],
+        blockers: [
+          expect.stringMatching(/^no enabled provisioning/),
+          expect.stringMatching(/^no AMT credentials/),
+        ],
+        warnings: [],
       });
       // Secret values never travel over the API.
       expect((await oobkit(['--api', url, '--token', token, 'secret', U1])).code).toBe(2);
