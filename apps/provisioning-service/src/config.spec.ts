@@ -20,7 +20,7 @@ describe('resolveConfig', () => {
       keyFile: join(dataDir, 'secret.key'),
       hello: { host: '0.0.0.0', port: 9971 },
       api: { host: '127.0.0.1', port: 8080 },
-      amtPorts: { http: 16992, tls: 16993 },
+      amtPorts: { tls: 16993 },
       logLevel: 'info',
     });
     expect(c.api.token.length).toBeGreaterThanOrEqual(32);

@@ -25,7 +25,8 @@ export interface ServiceConfig {
    */
   api: { host: string; port: number; token: string; tlsCert?: string; tlsKey?: string };
   /** The ports the service connects to on each device. */
-  amtPorts: { http: number; tls: number };
+  /** AMT's TLS port (16993): every connection to a device is TLS; plain HTTP (16992) is never used. */
+  amtPorts: { tls: number };
   /** Jobs run at once by this instance. */
   workers: number;
   /** A job lease's length; a crashed worker's job is reclaimed after it. */
@@ -50,7 +51,7 @@ export const CONFIG_DEFAULTS = {
   dataDir: '.oobkit',
   hello: { host: '0.0.0.0', port: 9971 },
   api: { host: '127.0.0.1', port: 8080 },
-  amtPorts: { http: 16992, tls: 16993 },
+  amtPorts: { tls: 16993 },
   workers: 16,
   leaseMs: 60_000,
   logLevel: 'info',
@@ -70,7 +71,6 @@ export const CONFIG_ENV = {
   OOBKIT_API_TOKEN: 'api.token',
   OOBKIT_API_TLS_CERT: 'api.tlsCert',
   OOBKIT_API_TLS_KEY: 'api.tlsKey',
-  OOBKIT_AMT_HTTP_PORT: 'amtPorts.http',
   OOBKIT_AMT_TLS_PORT: 'amtPorts.tls',
   OOBKIT_WORKERS: 'workers',
   OOBKIT_LEASE_MS: 'leaseMs',
@@ -144,10 +144,6 @@ export function resolveConfig(
       ),
     },
     amtPorts: {
-      http: port(
-        overrides.amtPorts?.http ?? envInt('OOBKIT_AMT_HTTP_PORT') ?? CONFIG_DEFAULTS.amtPorts.http,
-        'amtPorts.http',
-      ),
       tls: port(
         overrides.amtPorts?.tls ?? envInt('OOBKIT_AMT_TLS_PORT') ?? CONFIG_DEFAULTS.amtPorts.tls,
         'amtPorts.tls',
