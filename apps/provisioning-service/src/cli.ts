@@ -36,7 +36,7 @@ import {
   StoreInputError,
 } from './store/errors.js';
 import { describeStoreLocation, openConfiguredStore } from './store/open.js';
-import { redactSettings, restoreRedacted, validateSettings } from './store/settings.js';
+import { redactSettings, restoreRedacted, SETTINGS_KEYS, validateSettings } from './store/settings.js';
 import {
   DEVICE_STATUSES,
   type DeviceRecord,
@@ -1303,23 +1303,13 @@ function importKind(file: string, text: string, format: string | undefined): 'cs
   return /^\s*[[{]/.test(text) ? 'json' : 'csv';
 }
 
-const SETTINGS_KEYS = new Set([
-  'features',
-  'userAcls',
-  'kerberos',
-  'powerBehaviour',
-  'powerScheme',
-  'wifiProfiles',
-  'wired8021x',
-  'mebxPassword',
-  'adminUsername',
-]);
+const SETTINGS_FIELDS: ReadonlySet<string> = new Set(SETTINGS_KEYS);
 
 /** A copy of `doc` with `value` at a dotted path (`features.sol`, `wifiProfiles.0.ssid`). */
 function setPath(doc: ProvisioningSettings, path: string, value: unknown): unknown {
   const parts = path.split('.');
-  if (!SETTINGS_KEYS.has(parts[0] as string)) {
-    throw new UsageError(`unknown setting ${parts[0]} (one of ${[...SETTINGS_KEYS].join(', ')})`);
+  if (!SETTINGS_FIELDS.has(parts[0] as string)) {
+    throw new UsageError(`unknown setting ${parts[0]} (one of ${SETTINGS_KEYS.join(', ')})`);
   }
   const copy = structuredClone(doc) as unknown as Record<string, unknown>;
   let at: Record<string, unknown> = copy;

@@ -297,7 +297,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const SETTINGS_KEYS = [
+/** The top-level fields of a settings document. */
+export const SETTINGS_KEYS = [
   'features',
   'userAcls',
   'kerberos',
