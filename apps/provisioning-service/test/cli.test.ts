@@ -573,10 +573,10 @@ describe('oobkit CLI on a data folder', () => {
     const fromStdin = await oobkit(['import', '-', '--json'], `${bom}[]`);
     expect([fromStdin.code, fromStdin.stderr]).toEqual([0, '']);
     const shown = JSON.parse((await oobkit(['settings', 'show'])).stdout);
-    const settings = file('s.json', `${bom}${JSON.stringify({ ...shown, powerScheme: 7 })}`);
+    const settings = file('s.json', `${bom}${JSON.stringify({ ...shown, powerScheme: 3 })}`);
     const set = await oobkit(['settings', 'set', '--file', settings]);
     expect([set.code, set.stderr]).toEqual([0, '']);
-    expect(JSON.parse((await oobkit(['settings', 'show'])).stdout).powerScheme).toBe(7);
+    expect(JSON.parse((await oobkit(['settings', 'show'])).stdout).powerScheme).toBe(3);
   });
 
   it('shows the step a failed job failed at in jobs and device; --json keeps the raw job', async () => {
@@ -826,9 +826,9 @@ describe('oobkit CLI against the admin API', () => {
       });
       // Secret values never travel over the API.
       expect((await oobkit(['--api', url, '--token', token, 'secret', U1])).code).toBe(2);
-      const set = await oobkit(['--api', url, '--token', token, 'settings', 'set', 'powerScheme', '7']);
+      const set = await oobkit(['--api', url, '--token', token, 'settings', 'set', 'powerScheme', '4']);
       expect(set.code).toBe(0);
-      expect((await store.getSettings()).powerScheme).toBe(7);
+      expect((await store.getSettings()).powerScheme).toBe(4);
       const denied = await oobkit(['--api', url, '--token', 'wrong-token-0123456789', 'devices']);
       expect(denied.code).toBe(1);
       expect(denied.stderr).toContain('API_UNAUTHORIZED (HTTP 401)');

@@ -4,7 +4,7 @@
  * OpenAPI document. Only keywords common to JSON Schema draft-07 and OpenAPI 3.1 are used.
  */
 
-import { REDACTED } from '../store/settings.js';
+import { POWER_SCHEME_NUMBERS, REDACTED } from '../store/settings.js';
 import { DEVICE_STATUSES, JOB_STATES } from '../store/types.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -142,8 +142,10 @@ export const settings = obj(
     kerberos: obj({ enabled: { type: 'boolean' } }, ['enabled']),
     powerBehaviour: { type: 'string', enum: ['SP1', 'SP2'] },
     powerScheme: {
-      ...int(0, 255),
-      description: 'ConfigMgr power scheme number used with SP2 (5: AMT on in S0–S5 on AC)',
+      type: 'integer',
+      enum: [...POWER_SCHEME_NUMBERS],
+      description:
+        'ConfigMgr power scheme number used with SP2: 1 on in S0 only … 5 AMT on in S0–S5 on AC (see CONFIGMGR_POWER_SCHEMES)',
     },
     wifiProfiles: {
       type: 'array',

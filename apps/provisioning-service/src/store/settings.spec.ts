@@ -83,6 +83,15 @@ describe('settings secrets', () => {
     expect(() => validateSettings({ ...full, kerberos: { enabled: true, realm: 'X' } })).toThrow(
       expect.objectContaining({ field: 'kerberos.realm' }),
     );
+    // Only the scheme numbers the flow can find on a device.
+    for (const powerScheme of [0, 6, 255, '5']) {
+      expect(() => validateSettings({ ...full, powerScheme }), String(powerScheme)).toThrow(
+        expect.objectContaining({
+          field: 'powerScheme',
+          message: 'powerScheme must be one of 1, 2, 3, 4, 5',
+        }),
+      );
+    }
     expect(validateSettings(full)).toEqual(full);
     expect(() =>
       validateSettings({ ...full, userAcls: [{ username: 'x', accessPermission: 2, realms: [3] }] }),

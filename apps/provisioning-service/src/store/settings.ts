@@ -1,4 +1,5 @@
 import { checkAmtPassword } from '@oobkit/http-digest';
+import { CONFIGMGR_POWER_SCHEMES } from '../flow/power.js';
 import { StoreInputError } from './errors.js';
 import type { ProvisioningSettings, UserAclSetting, WifiProfileSetting, Wired8021xSetting } from './types.js';
 
@@ -33,6 +34,9 @@ export function defaultSettings(mebxPassword: string): ProvisioningSettings {
   };
 }
 
+/** The ConfigMgr scheme numbers the flow knows how to find on a device (1–5). */
+export const POWER_SCHEME_NUMBERS: readonly number[] = Object.keys(CONFIGMGR_POWER_SCHEMES).map(Number);
+
 const WIFI_AUTH_METHODS = new Set([1, 2, 3, 4, 5, 6, 7, 32768, 32769]);
 const WIFI_PSK_AUTH_METHODS = new Set([4, 6]);
 const WIFI_ENCRYPTION_METHODS = new Set([1, 2, 3, 4, 5, 32768]);
@@ -56,7 +60,7 @@ export function validateSettings(input: unknown): ProvisioningSettings {
     userAcls: arr(s.userAcls, 'userAcls').map((a, i) => validateAcl(a, `userAcls[${i}]`)),
     kerberos: { enabled: bool(obj(s.kerberos, 'kerberos', ['enabled']).enabled, 'kerberos.enabled') },
     powerBehaviour: oneOf(s.powerBehaviour, ['SP1', 'SP2'] as const, 'powerBehaviour'),
-    powerScheme: int(s.powerScheme, 'powerScheme', 0, 255),
+    powerScheme: oneOf(s.powerScheme, POWER_SCHEME_NUMBERS, 'powerScheme'),
     wifiProfiles: arr(s.wifiProfiles, 'wifiProfiles').map((w, i) => validateWifi(w, `wifiProfiles[${i}]`)),
     mebxPassword: str(s.mebxPassword, 'mebxPassword'),
     adminUsername: str(s.adminUsername, 'adminUsername'),
