@@ -881,7 +881,14 @@ program
     ) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const { runDemo } = await import('./demo.js');
+      // Ctrl-C stops the fleet and the services and removes the temporary folder (its key file
+      // with it) before exiting 130; a second Ctrl-C exits at once.
+      const stop = new AbortController();
+      const interrupted = new Error('the demo was interrupted');
+      const onSigint = () => stop.abort(interrupted);
+      process.once('SIGINT', onSigint);
       const summary = await runDemo({
+        signal: stop.signal,
         ...(o.devices !== undefined ? { devices: o.devices } : {}),
         ...(o.instances !== undefined ? { instances: o.instances } : {}),
         ...(o.databaseUrl !== undefined ? { databaseUrl: o.databaseUrl } : {}),
@@ -890,8 +897,17 @@ program
         ...(logLevelOf(g) !== undefined ? { logLevel: logLevelOf(g) } : {}),
         json: o.json === true,
         out: (line: string) => process.stdout.write(`${line}\n`),
-      });
-      if (!summary.ok) process.exitCode = EXIT_FAILED;
+      })
+        .catch((err: unknown) => {
+          if (err !== interrupted) throw err;
+          process.stderr.write(
+            `oobkit: ${interrupted.message}; ${g.dataDir === undefined ? 'its temporary data folder was removed' : `the data stays in ${g.dataDir}`}\n`,
+          );
+          process.exitCode = 130;
+          return undefined;
+        })
+        .finally(() => process.off('SIGINT', onSigint));
+      if (summary && !summary.ok) process.exitCode = EXIT_FAILED;
     },
   );
 

@@ -46,6 +46,11 @@ export interface DemoOptions {
    * scale-out set-up, tried out on a simulated fleet.
    */
   databaseUrl?: string;
+  /**
+   * Stops the demo early (the CLI's Ctrl-C): it rejects with the signal's reason after stopping
+   * the fleet and the services and removing its temporary folder (with its key file).
+   */
+  signal?: AbortSignal;
 }
 
 export interface DemoSummary {
@@ -306,13 +311,25 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
 
     const timeoutMs = opts.timeoutMs ?? 300_000;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      allDone,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        allDone,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+        new Promise<never>((_, reject) => {
+          const signal = opts.signal;
+          if (!signal) return;
+          onAbort = () => reject(signal.reason ?? new Error('the demo was stopped'));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    }
     for (const d of fleet.devices) d.stopHellos();
     // A hello already on its way (sent before the stop, from before its machine was provisioned)
     // still queues a job, which finds AMT provisioned and stops: wait until no new job appears.

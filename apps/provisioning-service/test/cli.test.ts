@@ -417,6 +417,33 @@ describe('oobkit CLI on a data folder', () => {
     expect((await oobkit(['credentials', 'delete', '1'])).code).toBe(1);
   });
 
+  it('demo stops on Ctrl-C with exit 130, removing its temporary folder', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
+    const child = spawn(process.execPath, [CLI, 'demo', '--devices', '4'], {
+      env,
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+    });
+    const folder = await new Promise<string>((resolve) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString('utf8');
+        const m = / data in (\S+)\n/.exec(out);
+        if (m) resolve(m[1] as string);
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(err).toContain('the demo was interrupted; its temporary data folder was removed');
+    expect(existsSync(folder)).toBe(false);
+  }, 60_000);
+
   it('demo honours --log-level: the service log on stderr, stdout the summary alone', async () => {
     const quiet = await runOobkit(undefined, ['demo', '--devices', '2', '--json'], { cwd: dir });
     expect([quiet.code, quiet.stderr]).toEqual([0, '']);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,27 @@ describe('oobkit demo', () => {
     expect(lines).toContain('  2 service instance(s) sharing the site store (sqlite)');
     expect(lines.some((l) => /^ {2}jobs by instance: demo-1 \d+, demo-2 \d+$/.test(l))).toBe(true);
   }, 150_000);
+
+  it('stops on its signal, removing its temporary folder and key file', async () => {
+    const stop = new AbortController();
+    let folder: string | undefined;
+    const run = runDemo({
+      devices: 4,
+      tty: false,
+      signal: stop.signal,
+      out: (line) => {
+        const m = / data in (\S+)$/.exec(line);
+        if (m && !folder) {
+          folder = m[1];
+          expect(existsSync(join(folder as string, 'secret.key'))).toBe(true);
+          stop.abort(new Error('interrupted'));
+        }
+      },
+    });
+    await expect(run).rejects.toThrow('interrupted');
+    expect(folder).toBeDefined();
+    expect(existsSync(folder as string)).toBe(false);
+  }, 60_000);
 
   it('prints one JSON summary in --json mode', async () => {
     const lines: string[] = [];
