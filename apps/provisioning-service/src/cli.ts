@@ -267,7 +267,8 @@ program
       print(
         o.json,
         r,
-        () => `imported ${r.created + r.updated} computers (${r.created} new, ${r.updated} updated)`,
+        () =>
+          `imported ${r.created + r.updated} computer${r.created + r.updated === 1 ? '' : 's'} (${r.created} new, ${r.updated} updated)`,
       );
     });
   });
@@ -1295,16 +1296,17 @@ function computersFromJson(doc: unknown): Omit<ImportedComputer, 'importedAt'>[]
   if (!Array.isArray(doc))
     throw new StoreInputError('the JSON file must hold an array of computers', 'computers');
   return doc.map((c: unknown, i) => {
-    if (typeof c === 'object' && c !== null) {
-      const extra = Object.keys(c).find((k) => !COMPUTER_KEYS.has(k));
-      if (extra)
-        throw new StoreInputError(
-          `computers[${i}] has an unknown field ${extra}`,
-          `computers[${i}].${extra}`,
-          i,
-        );
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) {
+      throw new StoreInputError(`computers[${i}] must be an object`, `computers[${i}]`, i);
     }
-    return validateComputer({ ...(c as object), source: 'import' }, i);
+    const extra = Object.keys(c).find((k) => !COMPUTER_KEYS.has(k));
+    if (extra)
+      throw new StoreInputError(
+        `computers[${i}] has an unknown field ${extra}`,
+        `computers[${i}].${extra}`,
+        i,
+      );
+    return validateComputer({ ...c, source: 'import' }, i);
   });
 }
 

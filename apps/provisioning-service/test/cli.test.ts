@@ -105,6 +105,11 @@ describe('oobkit CLI on a data folder', () => {
     );
     const first = await oobkit(['import', csv]);
     expect(first).toMatchObject({ code: 0, stdout: 'imported 2 computers (2 new, 0 updated)\n' });
+    const notAnObject = await oobkit(['import', file('null.json', '[null]')]);
+    expect([notAnObject.code, notAnObject.stderr]).toEqual([
+      1,
+      'oobkit: STORE_INVALID_INPUT: computers[0] must be an object\n',
+    ]);
     const json = file(
       'fleet.json',
       JSON.stringify([{ uuid: U1, hostName: 'pc-1b', domainName: 'corp.example.com' }]),

@@ -145,9 +145,17 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
               ou: 'OU=AMT',
               source: 'import',
             },
-            { uuid: U2, hostName: 'pc-2', domainName: 'corp.example.com', source: 'import' },
+            // No OU written as null, as JSON exports often do: the same as none.
+            {
+              uuid: U2,
+              hostName: 'pc-2',
+              domainName: 'corp.example.com',
+              ou: null as never,
+              source: 'import',
+            },
           ]),
         ).toEqual({ created: 2, updated: 0 });
+        expect(await s.getComputer(U2)).not.toHaveProperty('ou');
         t += 1000;
         expect(
           await s.importComputers([
@@ -187,6 +195,13 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
         await expect(
           s.importComputers([{ uuid: 'not-a-uuid', hostName: 'pc', domainName: 'x.y', source: 'import' }]),
         ).rejects.toMatchObject({ code: 'STORE_INVALID_INPUT' });
+        // A missing field is named as missing.
+        await expect(
+          s.importComputers([{ uuid: U1, hostName: 'pc-1', source: 'import' } as never]),
+        ).rejects.toMatchObject({
+          field: 'computers[0].domainName',
+          message: 'computers[0].domainName is required',
+        });
         // One import is one transaction: past 100,000 computers it is refused before any is read.
         const many = new Array(100_001).fill({
           uuid: U1,

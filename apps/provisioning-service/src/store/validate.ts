@@ -80,6 +80,12 @@ export function validateComputer(input: unknown, index?: number): Omit<ImportedC
     throw new StoreInputError(`${at} must be an object`, at, index);
   }
   const c = input as Record<string, unknown>;
+  // A missing field is named as missing, not as malformed.
+  for (const field of ['uuid', 'hostName', 'domainName'] as const) {
+    if (c[field] === undefined || c[field] === null) {
+      throw new StoreInputError(`${at}.${field} is required`, `${at}.${field}`, index);
+    }
+  }
   const uuid = normalizeUuid(c.uuid, `${at}.uuid`, index);
   if (typeof c.hostName !== 'string' || !isHostName(c.hostName)) {
     throw new StoreInputError(
@@ -98,7 +104,8 @@ export function validateComputer(input: unknown, index?: number): Omit<ImportedC
     source:
       c.source === undefined ? 'import' : (oneOfSource(c.source, at, index) as ImportedComputer['source']),
   };
-  if (c.ou !== undefined && c.ou !== '') {
+  // No OU: left out, empty, or null (as JSON exports often write it).
+  if (c.ou !== undefined && c.ou !== null && c.ou !== '') {
     if (typeof c.ou !== 'string' || c.ou.length > 1024 || hasControl(c.ou)) {
       throw new StoreInputError(`${at}.ou must be text without control characters`, `${at}.ou`, index);
     }
