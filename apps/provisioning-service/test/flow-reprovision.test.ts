@@ -1,5 +1,6 @@
 import { generateAmtPassword } from '@oobkit/http-digest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestProvisioning } from '../src/jobs.js';
 import { createSite, expectNoSecretLeak, type Site } from './flow-harness.js';
 
 describe('re-provisioning a device whose provisioning data was partly or wholly removed', () => {
@@ -29,7 +30,31 @@ describe('re-provisioning a device whose provisioning data was partly or wholly 
         });
       }
       await device.sendHelloNow();
-      const again = await next;
+      // A hello does not re-provision a device on record as provisioned: what answers could be
+      // another machine using its UUID. The job stops before anything is written to the device,
+      // and the device stays provisioned on record, the error saying how to go on.
+      const held = await next;
+      expect(held.outcome).toBe('failed');
+      expect(held.error).toMatchObject({ code: 'FLOW_NEEDS_APPROVAL' });
+      expect(held.error?.message).toContain(`oobkit provision ${device.uuid} --retry`);
+      // (Its setup session alone moves AMT into in-provisioning; nothing was committed.)
+      expect(device.state().provisioningState).not.toBe('post');
+      const heldEvents = await site.store.listEvents({ jobId: held.job.id });
+      expect(heldEvents.filter((e) => e.type === 'secret.pending' || e.step?.startsWith('stage'))).toEqual(
+        [],
+      );
+      expect(await site.store.getDevice(device.uuid)).toMatchObject({
+        status: 'provisioned',
+        lastError: { code: 'FLOW_NEEDS_APPROVAL' },
+      });
+      expect(
+        (await site.store.listSecrets(device.uuid, { kind: 'admin' })).map((x) => [x.id, x.state]),
+      ).toEqual([[first!.id, 'current']]);
+
+      // The operator approves: `oobkit provision <uuid> --retry`.
+      const approved = site.waitForJob(device.uuid, ['succeeded', 'failed']);
+      expect((await requestProvisioning(site.store, device.uuid, 'retry')).outcome).toBe('queued');
+      const again = await approved;
       expect(again.outcome).toBe('succeeded');
 
       // Partial keeps the admin account (our stored admin password opens it); full puts the MEBx
@@ -121,6 +146,34 @@ describe('re-provisioning a device whose provisioning data was partly or wholly 
     const [admin] = await site.store.listSecrets(device.uuid, { kind: 'admin', states: ['current'] });
     expect(device.verifyAdminPassword(admin!.value)).toBe(true);
     expect(device.verifyAdminPassword(old)).toBe(false);
+    await expectNoSecretLeak(site);
+  });
+
+  it("another machine saying hello with a provisioned device's UUID gets nothing, and moves nothing", async () => {
+    const real = await site.device({ wireless: true });
+    expect((await site.provision(real)).outcome).toBe('succeeded');
+    const [admin] = await site.store.listSecrets(real.uuid, { kind: 'admin' });
+    // AMT sends its UUID and trusted root hashes in clear: anyone can copy them.
+    const impostor = await site.device({ uuid: real.uuid, wireless: true });
+    expect(impostor.address).not.toBe(real.address);
+    const held = site.waitForJob(real.uuid, ['succeeded', 'failed', 'cancelled']);
+    await impostor.sendHelloNow();
+    const job = await held;
+    expect(job.outcome).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'FLOW_NEEDS_APPROVAL' });
+    expect(job.error?.message).toContain(impostor.address);
+    // The impostor was given no site secret and committed nothing.
+    expect(impostor.verifyMebxPassword(site.settings.mebxPassword)).toBe(false);
+    expect(impostor.state().provisioningState).not.toBe('post');
+    // The real device is untouched on record and in fact: same address, same admin password.
+    expect(await site.store.getDevice(real.uuid)).toMatchObject({
+      status: 'provisioned',
+      address: real.address,
+    });
+    expect((await site.store.listSecrets(real.uuid, { kind: 'admin' })).map((x) => [x.id, x.state])).toEqual([
+      [admin!.id, 'current'],
+    ]);
+    expect(real.verifyAdminPassword(admin!.value)).toBe(true);
     await expectNoSecretLeak(site);
   });
 });

@@ -141,6 +141,8 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
     const resumed = Object.keys(journal).length > 0 || job.attempts > 1;
     let currentStep: string | undefined;
     let conn: DeviceConnection | undefined;
+    /** The address the job's connections go to. */
+    let connectedTo: string | undefined;
     let wasProvisioned = false;
     // A hello job for a device the site has provisioned: most likely a late hello (AMT stops
     // saying hello once provisioned). Its status is left alone until AMT says it needs work.
@@ -381,8 +383,20 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       if (!chain && job.reason !== 'unprovision') {
         throw new ProvisioningError('FLOW_NO_CERTIFICATE', 'no provisioning chain selected');
       }
-      const address = (await store.getDevice(uuid))?.address;
+      const device = await store.getDevice(uuid);
+      // The intake does not move a provisioned device's address on a hello (anyone can send
+      // one): the hello's address is kept apart. A hello's job goes there, to see what answers
+      // (late hello, or FLOW_NEEDS_APPROVAL); so does the re-provisioning an operator approves
+      // after that; every other job goes to the address on record.
+      const helloAddress = device?.lastHello?.address;
+      const toHello =
+        device?.status === 'provisioned' &&
+        (job.reason === 'hello' ||
+          ((job.reason === 'manual' || job.reason === 'retry') &&
+            device.lastError?.code === 'FLOW_NEEDS_APPROVAL'));
+      const address = toHello && helloAddress ? helloAddress : device?.address;
       if (!address) throw new ProvisioningError('FLOW_NO_ADDRESS', 'no hello told us where this device is');
+      connectedTo = address;
       conn = openDeviceConnection({
         host: address,
         port: opts.tlsPort,
@@ -533,9 +547,16 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         return;
       }
       if (maybeLateHello) {
-        // Not late after all: AMT is not provisioned (unprovisioned locally, say): provision it.
-        maybeLateHello = false;
-        await store.upsertDevice(uuid, { status: 'provisioning' });
+        // Not a late hello: what answers says it is not provisioned. Either the device was
+        // unprovisioned locally (MEBx, a re-image), or another machine answers with its UUID —
+        // from here the two look alike (before provisioning, AMT proves nothing about itself).
+        // Provisioning would hand whatever answered the site's MEBx password and settings and
+        // retire the admin password on record, so a hello does not do it: an operator does
+        // (`oobkit provision <uuid> --retry`), and the device stays provisioned on record.
+        throw new ProvisioningError(
+          'FLOW_NEEDS_APPROVAL',
+          `the device on record as provisioned says it is not (AMT ${state}, at ${connectedTo}): unprovisioned locally, or another machine using its UUID; if it was unprovisioned on purpose, re-provision it with \`oobkit provision ${uuid} --retry\``,
+        );
       }
 
       // ---- A.6: directory account (its password stored pending before it goes to the directory)
@@ -824,6 +845,9 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
           await store.upsertDevice(uuid, {
             status: 'provisioned',
             provisionedAt: at,
+            // Where it was provisioned: later jobs connect here. An earlier failure is over.
+            ...(connectedTo ? { address: connectedTo } : {}),
+            lastError: undefined,
             ...(amtVersion ? { amtVersion } : {}),
           });
           return { provisionedAt: at, ...(amtVersion ? { amtVersion } : {}) };

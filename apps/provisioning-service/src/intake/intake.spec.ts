@@ -147,7 +147,7 @@ describe('hello intake', () => {
       matches: [{ algorithm: 'sha256' }],
     });
     // Kept on the device as well, for a worker that did not see the hello.
-    const { uuid: _u, address: _a, ...kept } = intake.lastAccepted(UUID) ?? ({} as AcceptedHello);
+    const { uuid: _u, ...kept } = intake.lastAccepted(UUID) ?? ({} as AcceptedHello);
     expect((await store.getDevice(UUID))?.lastHello).toEqual(kept);
   });
 
@@ -178,6 +178,29 @@ describe('hello intake', () => {
     const out = await intake.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.6' });
     expect(out).toMatchObject({ action: 'queued', created: true });
     expect((await store.getDevice(UUID))?.status).toBe('provisioned');
+  });
+
+  it('never moves the address of a provisioned device on a hello, nor of any device on a dropped one', async () => {
+    await addChain();
+    await store.importComputers([{ uuid: UUID, hostName: 'pc-1', domainName: 'x.test', source: 'import' }]);
+    await store.upsertDevice(UUID, { status: 'provisioned', address: '127.0.0.2' });
+    // Anyone can send a hello with a UUID AMT broadcasts: a dropped one changes no address ...
+    await intake.handle({
+      hello: hello([{ algorithm: 'sha256', hash: new Uint8Array(32) }]),
+      remoteAddress: '127.0.0.66',
+    });
+    expect((await store.getDevice(UUID))?.address).toBe('127.0.0.2');
+    // ... and an accepted one for a provisioned device is kept apart, for a job an operator starts.
+    await intake.handle({ hello: hello([ourHash]), remoteAddress: '127.0.0.77' });
+    const d = await store.getDevice(UUID);
+    expect(d).toMatchObject({ status: 'provisioned', address: '127.0.0.2' });
+    expect(d?.lastHello?.address).toBe('127.0.0.77');
+    // A device not provisioned follows its accepted hellos (DHCP moves machines).
+    const other = '8f3a1c2e-0000-4000-8000-0000000000ff';
+    await store.importComputers([{ uuid: other, hostName: 'pc-2', domainName: 'x.test', source: 'import' }]);
+    await intake.handle({ hello: { ...hello([ourHash]), uuid: other }, remoteAddress: '127.0.0.8' });
+    await intake.handle({ hello: { ...hello([ourHash]), uuid: other }, remoteAddress: '127.0.0.9' });
+    expect((await store.getDevice(other))?.address).toBe('127.0.0.9');
   });
 
   it('does not mark queued a device whose running job finished while its late hello was screened', async () => {
@@ -272,9 +295,10 @@ describe('hello intake', () => {
         ['hello.dropped.unknown-uuid', other],
         ['hello.dropped.no-root-match', UUID],
       ]);
-      // The held-back hello still recorded where and when the device was last heard from.
+      // The held-back hello still recorded when the device was last heard from; a dropped hello
+      // never moves its address (its first sighting's stays).
       expect(await store.getDevice(UUID)).toMatchObject({
-        address: '127.0.0.7',
+        address: '127.0.0.3',
         lastHelloAt: new Date(clock).toISOString(),
       });
     });

@@ -141,17 +141,15 @@ export function createHelloIntake(opts: {
     const matches = matchHelloHashes(hello.hashes, await store.listProvisioningCertificateInfo());
     const algorithms = [...new Set(hello.hashes.map((h) => h.algorithm))];
     const existing = await store.getDevice(hello.uuid);
-    // An accepted hello is kept on the device too: the worker that takes the job may be another
-    // instance, or this one after a restart, and the event log is throttled and pruned.
-    await store.upsertDevice(hello.uuid, {
-      address,
-      lastHelloAt: at,
-      ...(matches.length > 0
-        ? { lastHello: { retryCount: hello.retryCount, algorithms, matches, receivedAt: at } }
-        : {}),
-      ...(existing ? {} : { status: 'discovered' as const }),
-    });
-    if (matches.length === 0)
+    // Anyone can send a hello, with a UUID AMT broadcasts in clear: only an accepted one may
+    // set where the device's jobs connect, and not even that for a device on record as
+    // provisioned (its address stays the one it was provisioned at; the hello's is kept in
+    // `lastHello`, for a job an operator approves). A dropped hello records a first sighting only.
+    if (matches.length === 0) {
+      await store.upsertDevice(hello.uuid, {
+        lastHelloAt: at,
+        ...(existing ? {} : { address, status: 'discovered' as const }),
+      });
       return dropped('no-root-match', {
         ...base,
         level: 'warn',
@@ -159,6 +157,15 @@ export function createHelloIntake(opts: {
         message: 'hello dropped: no hash in it equals the root hash of an enabled provisioning certificate',
         data: { ...base.data, algorithms },
       });
+    }
+    // An accepted hello is kept on the device too: the worker that takes the job may be another
+    // instance, or this one after a restart, and the event log is throttled and pruned.
+    await store.upsertDevice(hello.uuid, {
+      ...(existing?.status === 'provisioned' ? {} : { address }),
+      lastHelloAt: at,
+      lastHello: { retryCount: hello.retryCount, algorithms, matches, receivedAt: at, address },
+      ...(existing ? {} : { status: 'discovered' as const }),
+    });
 
     const info: AcceptedHello = {
       uuid: hello.uuid,

@@ -41,6 +41,7 @@ export type ServiceErrorCode =
   | 'FLOW_DEVICE_ERROR' // AMT answered a step with an error status or a fault
   | 'FLOW_DIRECTORY_FAILED'
   | 'FLOW_CA_FAILED'
+  | 'FLOW_NEEDS_APPROVAL' // a hello from a device on record as provisioned that says it is not: an operator decides
   | 'FLOW_LEASE_LOST' // another worker owns the job now
   | 'FLOW_CANCELLED'
   | 'FLOW_INTERNAL'; // the runner itself failed with an error that has no code (a bug: see the log)

@@ -122,6 +122,11 @@ export interface HelloRecord {
   algorithms: Array<'sha1' | 'sha256' | 'sha384'>;
   matches: Array<{ certificateId: number; algorithm: 'sha1' | 'sha256' | 'sha384'; hash: string }>;
   receivedAt: string;
+  /**
+   * Where it came from. For a device on record as provisioned this may differ from the
+   * device's `address` (a hello does not move it): a job an operator starts goes here.
+   */
+  address?: string;
 }
 
 export interface DeviceRecord {

@@ -343,11 +343,17 @@ export function validateHelloRecord(v: unknown): HelloRecord {
     }
     return { certificateId: m.certificateId, algorithm: m.algorithm, hash: m.hash };
   });
+  if (
+    h.address !== undefined &&
+    (typeof h.address !== 'string' || h.address.length > 64 || hasControl(h.address))
+  )
+    throw bad('address must be an IP address');
   return {
     retryCount: h.retryCount as number,
     algorithms: [...h.algorithms],
     matches,
     receivedAt: h.receivedAt,
+    ...(h.address !== undefined ? { address: h.address } : {}),
   };
 }
 
