@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { amtDigestPassword, type DigestCredentials, generateAmtPassword } from '@oobkit/http-digest';
 import type { Logger } from 'pino';
@@ -639,6 +640,19 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
                   uuid,
                   ...(req.publicKeyPem ? { publicKeyPem: req.publicKeyPem } : {}),
                 })
+                .then((issued) => {
+                  // A key the CA made (legacy devices, which cannot make their own) travels to the
+                  // device: in PEM, and as the DER the SOAP call carries in base64.
+                  if (issued.keyPem) {
+                    redactor.add(
+                      issued.keyPem,
+                      createPrivateKey(issued.keyPem)
+                        .export({ type: 'pkcs8', format: 'der' })
+                        .toString('base64'),
+                    );
+                  }
+                  return issued;
+                })
                 .catch((err: unknown) => {
                   throw new ProvisioningError(
                     'FLOW_CA_FAILED',
@@ -665,7 +679,10 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
               generateAmtPassword(16),
             );
             const user = settings.adminUsername || 'admin';
-            await s1.setAdminPassword(user, amtDigestPassword(user, realm!, secret.value).base64);
+            const digest = amtDigestPassword(user, realm!, secret.value);
+            // The HA1 opens the device as well as the password does: never in an event or a log.
+            redactor.add(digest.base64, digest.hex);
+            await s1.setAdminPassword(user, digest.base64);
             return { secretId: secret.id, username: user };
           },
           redo,
@@ -757,10 +774,15 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       // ---- A.8: stage 2 (WS-Man)
       const s2 = dev.stage2;
       await step('stage2.acl', async () => {
+        const digestOf = (username: string, password: string): string => {
+          const d = amtDigestPassword(username, realm!, password);
+          redactor.add(d.base64, d.hex);
+          return d.base64;
+        };
         const entries = settings.userAcls.map((u) => ({
           ...(u.username !== undefined ? { username: u.username } : {}),
           ...(u.username !== undefined && u.password !== undefined
-            ? { digestPassword: amtDigestPassword(u.username, realm!, u.password).base64 }
+            ? { digestPassword: digestOf(u.username, u.password) }
             : {}),
           ...(u.kerberosSid !== undefined ? { kerberosSid: u.kerberosSid } : {}),
           accessPermission: u.accessPermission,
@@ -786,6 +808,8 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
           });
           return { skipped: 'no-directory-key' };
         }
+        const master = Buffer.from(key.masterKey);
+        redactor.add(master.toString('base64'), master.toString('hex'));
         await s2.setKerberos({ ...key, servicePrincipalNames: account?.servicePrincipalNames ?? [] });
         return { realm: key.realm, keyVersion: key.keyVersion, encryptionAlgorithm: key.encryptionAlgorithm };
       });
