@@ -94,6 +94,24 @@ describe('createLogger', () => {
     expect(lines.join('')).not.toContain('tok-000000');
   });
 
+  it("never writes the bytes an error carries (Node's rawPacket holds the raw request, token included)", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ level: 'debug', destination });
+    const err = Object.assign(new Error('Parse Error'), {
+      code: 'HPE_INVALID_HEADER_TOKEN',
+      rawPacket: Buffer.from('GET / HTTP/1.1\r\nAuthorization: Bearer tok-000000\r\n'),
+      bytes: new Uint8Array([1, 2, 3]),
+    });
+    log.debug({ err }, 'client error');
+    const line = JSON.parse(lines[0] as string);
+    expect(line.err).toMatchObject({
+      code: 'HPE_INVALID_HEADER_TOKEN',
+      rawPacket: expect.stringMatching(/^\[\d+ bytes\]$/),
+    });
+    expect(line.err.bytes).toBe('[3 bytes]');
+    expect(lines.join('')).not.toContain('tok-000000');
+  });
+
   it('honours the level', () => {
     const { lines, destination } = capture();
     const log = createLogger({ level: 'warn', destination });

@@ -26,7 +26,8 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     (v: T) => {
       const out = fn(v);
       try {
-        return redactSecrets(JSON.parse(JSON.stringify(out)) as unknown);
+        // Bytes (an error's `rawPacket`, say) are never written: JSON would spell them out.
+        return redactSecrets(JSON.parse(JSON.stringify(out, hideBytes)) as unknown);
       } catch {
         return redactSecrets(out, { instances: true });
       }
@@ -56,6 +57,14 @@ export function createLogger(opts: CreateLoggerOptions = {}): Logger {
     return Reflect.apply(child, this, [redactSecrets(bindings), options]) as Logger;
   };
   return logger;
+}
+
+/** A JSON.stringify replacer writing `[N bytes]` for a Buffer (after its toJSON) or a typed array. */
+function hideBytes(_key: string, v: unknown): unknown {
+  if (ArrayBuffer.isView(v)) return `[${v.byteLength} bytes]`;
+  const b = v as { type?: unknown; data?: unknown } | null;
+  if (b && b.type === 'Buffer' && Array.isArray(b.data)) return `[${b.data.length} bytes]`;
+  return v;
 }
 
 /**

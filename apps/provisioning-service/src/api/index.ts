@@ -640,7 +640,8 @@ function answerClientError(this: FastifyInstance, err: ConnectionError, socket: 
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'the request took too long to arrive']
         : [400, 'malformed HTTP request'];
-  this.log.debug({ err }, `admin API client error: ${message}`);
+  // Only the code: Node's error carries the raw request bytes (`rawPacket`), token included.
+  this.log.debug({ code: err.code }, `admin API client error: ${message}`);
   // Node's own default skips the answer when a response is already on the wire (pipelining):
   // a second status line in the middle of it would corrupt it.
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;

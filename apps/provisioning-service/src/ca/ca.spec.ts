@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRsaKeyCache } from '@oobkit/provisioning-cert';
@@ -42,5 +42,17 @@ describe('the built-in device CA kept in the site store', () => {
     const moved = await builtInCertificateAuthority({ store, dir, keys }).issueTlsCertificate(request(2));
     expect(moved.caPem).toBe(onDisk.caPem);
     expect((await store.getDeviceCa())?.certPem).toBe(onDisk.caPem);
+    // The plaintext key file is gone once the store holds the CA (sealed); the certificate stays.
+    expect(existsSync(join(dir, 'device-ca-key.pem'))).toBe(false);
+    expect(existsSync(join(dir, 'device-ca.pem'))).toBe(true);
+    const again = await builtInCertificateAuthority({ store, dir, keys }).issueTlsCertificate(request(3));
+    expect(again.caPem).toBe(onDisk.caPem);
+  });
+
+  it('leaves files of another CA alone when the store holds its own', async () => {
+    await builtInCertificateAuthority({ store, keys }).issueTlsCertificate(request(1));
+    await builtInCertificateAuthority({ dir, keys: createRsaKeyCache() }).issueTlsCertificate(request(2));
+    await builtInCertificateAuthority({ store, dir, keys }).issueTlsCertificate(request(3));
+    expect(existsSync(join(dir, 'device-ca-key.pem'))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   createCertificateAuthority,
@@ -66,6 +66,10 @@ async function readCaFiles(dir: string): Promise<{ certPem: string; keyPem: stri
   }
 }
 
+async function removeCaKeyFile(dir: string): Promise<void> {
+  await rm(join(dir, 'device-ca-key.pem'), { force: true });
+}
+
 async function openAuthority(opts: BuiltInCaOptions): Promise<PkiAuthority> {
   const create = () =>
     createCertificateAuthority({
@@ -75,14 +79,16 @@ async function openAuthority(opts: BuiltInCaOptions): Promise<PkiAuthority> {
     });
   if (opts.store) {
     const stored = await opts.store.getDeviceCa();
-    if (stored) return loadCertificateAuthority(stored.certPem, stored.keyPem);
     const fromFiles = opts.dir ? await readCaFiles(opts.dir) : undefined;
-    const candidate = fromFiles ?? (await create());
-    // Another instance may have stored one meanwhile: everyone uses the one the store keeps.
-    const kept = await opts.store.putDeviceCaIfAbsent({
-      certPem: candidate.certPem,
-      keyPem: candidate.keyPem,
-    });
+    let kept = stored;
+    if (!kept) {
+      const candidate = fromFiles ?? (await create());
+      // Another instance may have stored one meanwhile: everyone uses the one the store keeps.
+      kept = await opts.store.putDeviceCaIfAbsent({ certPem: candidate.certPem, keyPem: candidate.keyPem });
+    }
+    // Moved in: the key file left in the data folder would be a copy outside sealing, key
+    // rotation and backups' protection. Removed once the store holds that same CA.
+    if (opts.dir && fromFiles && fromFiles.certPem === kept.certPem) await removeCaKeyFile(opts.dir);
     return loadCertificateAuthority(kept.certPem, kept.keyPem);
   }
   if (!opts.dir) return create();
