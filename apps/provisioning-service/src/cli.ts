@@ -688,22 +688,35 @@ settings
   .argument('[path]', 'e.g. powerBehaviour, features.sol, powerScheme, mebxPassword')
   .argument('[value]', 'JSON (true, 5, [...]) or plain text')
   .option('--file <file>', 'a whole settings document (as `settings show` prints it; "***" keeps a secret)')
+  .option(
+    '--value-stdin',
+    'read the value from the first line of stdin, as text (for a password: it stays out of the process list)',
+  )
   .option('--json', 'print the stored settings as JSON')
   .action(
     async (
       path: string | undefined,
-      value: string | undefined,
-      o: { file?: string; json?: boolean },
+      given: string | undefined,
+      o: { file?: string; valueStdin?: boolean; json?: boolean },
       cmd: Command,
     ) => {
       if (o.file !== undefined && path !== undefined)
         throw new UsageError('give either --file or a path and a value');
-      if (o.file === undefined && (path === undefined || value === undefined)) {
-        throw new UsageError('give a setting path and a value, or --file');
+      if (o.valueStdin && given !== undefined)
+        throw new UsageError('give the value or --value-stdin, not both');
+      if (o.file === undefined && (path === undefined || (given === undefined && !o.valueStdin))) {
+        throw new UsageError('give a setting path and a value (or --value-stdin), or --file');
       }
+      // From stdin the value is text as it is: a password such as `123456789` stays a string.
+      const value =
+        o.valueStdin && path !== undefined
+          ? await readSecretLine(`${path}: `)
+          : given === undefined
+            ? undefined
+            : parseValue(given);
       const fileDoc = o.file === undefined ? undefined : parseJson(await readText(o.file), o.file);
       await withBackend(cmd, 'write', async (b) => {
-        const doc = fileDoc ?? setPath(await b.getSettings(), path as string, parseValue(value as string));
+        const doc = fileDoc ?? setPath(await b.getSettings(), path as string, value);
         const stored = await b.putSettings(doc);
         print(o.json, stored, () => (path ? `set ${path}` : 'settings replaced'));
       });

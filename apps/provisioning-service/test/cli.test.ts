@@ -499,6 +499,13 @@ describe('oobkit CLI on a data folder', () => {
     const invalid = await oobkit(['settings', 'set', 'powerBehaviour', 'SP3']);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain('STORE_INVALID_INPUT');
+    // A password from stdin: out of the process list, and text as it is (digits stay a string).
+    const fromStdin = await oobkit(['settings', 'set', 'mebxPassword', '--value-stdin'], 'N3w-Mebx!pw\n');
+    expect([fromStdin.code, fromStdin.stdout]).toEqual([0, 'set mebxPassword\n']);
+    expect(JSON.parse((await oobkit(['settings', 'show', '--reveal'])).stdout).mebxPassword).toBe(
+      'N3w-Mebx!pw',
+    );
+    expect((await oobkit(['settings', 'set', 'mebxPassword', 'x', '--value-stdin'], 'y\n')).code).toBe(2);
     // A misspelt field below the top level is refused too, not reported as set.
     const typo = await oobkit(['settings', 'set', 'features.SOL', 'true']);
     expect([typo.code, typo.stderr]).toEqual([1, expect.stringContaining('features.SOL is not a setting')]);
@@ -515,8 +522,11 @@ describe('oobkit CLI on a data folder', () => {
       'settings.changed',
       'secret.revealed',
       'settings.changed',
+      'settings.changed',
+      'secret.revealed',
     ]);
     expect(JSON.stringify(events)).not.toContain(revealed.mebxPassword);
+    expect(JSON.stringify(events)).not.toContain('N3w-Mebx!pw');
   });
 
   it('adds a provisioning certificate from PEM files and from a PFX', async () => {
