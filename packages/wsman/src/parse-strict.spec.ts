@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WsmanParseError } from './errors.js';
 import { parseWsmanResponse } from './parse.js';
@@ -63,6 +64,97 @@ describe('parseWsmanResponse: well-formedness', () => {
     expect(() => parseWsmanResponse(env(deep(70)))).toThrow(/nested too deeply/);
     expect(() => parseWsmanResponse(env(deep(200_000)))).toThrow(WsmanParseError);
     expect(parseWsmanResponse(env(deep(40))).bodyName).toBe('D');
+  });
+
+  it('refuses more than 256 attributes on an element, namespace declarations included (WSMAN_PARSE)', () => {
+    const attrs = (n: number, name = (i: number) => `a${i}`) =>
+      Array.from({ length: n }, (_, i) => ` ${name(i)}="v"`).join('');
+    const xmlns = (i: number) => `xmlns:p${i}`;
+    const refused = (doc: string) => {
+      try {
+        parseWsmanResponse(doc);
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const doc of [
+      env(`<g:X${attrs(257)}><g:A>1</g:A></g:X>`),
+      env(`<g:X${attrs(20_000)}><g:A>1</g:A></g:X>`),
+      env(`<g:X${attrs(20_000, xmlns)}><g:A>1</g:A></g:X>`),
+      env(`<g:X><g:A${attrs(257)}/></g:X>`),
+      env('<g:X/>', `<a:Header${attrs(257, xmlns)}/>`),
+      env('<g:X/>').replace('<a:Envelope ', `<a:Envelope${attrs(255, xmlns)} `),
+    ]) {
+      const err = refused(doc);
+      expect(err).toBeInstanceOf(WsmanParseError);
+      expect(err).toMatchObject({
+        code: 'WSMAN_PARSE',
+        message: expect.stringMatching(/too many attributes/),
+      });
+    }
+    expect(() => parseWsmanRequest(env('<g:X/>', `<a:Header${attrs(20_000)}/>`))).toThrow(
+      /too many attributes/,
+    );
+    // At the cap it still reads, the Selector's Name among the others included.
+    expect(parseWsmanResponse(env(`<g:X${attrs(256)}><g:A${attrs(256, xmlns)}>1</g:A></g:X>`)).body).toEqual({
+      A: '1',
+    });
+    const sel = `<c:SelectorSet><c:Selector${attrs(255)} Name="N">v</c:Selector></c:SelectorSet>`;
+    const header = `<a:Header><c:Action>urn:get</c:Action><c:MessageID>uuid:1</c:MessageID>${sel}</a:Header>`;
+    expect(parseWsmanRequest(env('<g:X/>', header)).selectors).toEqual({ N: 'v' });
+  });
+
+  it('still refuses a repeated attribute among many: the first or last repeated, among xmlns declarations', () => {
+    const names = (n: number, name = (i: number) => `a${i}`) => Array.from({ length: n }, (_, i) => name(i));
+    const tag = (list: string[]) => env(`<g:X${list.map((a) => ` ${a}="v"`).join('')}><g:A>1</g:A></g:X>`);
+    const xmlns = (i: number) => `xmlns:p${i}`;
+    const many = names(250);
+    const ns = names(250, xmlns);
+    for (const list of [
+      [...many, 'a0'],
+      [...many, 'a249'],
+      ['a0', ...many.slice(1), 'a0'],
+      [...many.slice(0, 9), 'a8'],
+      [...many.slice(0, 9), 'a9', 'a9'],
+      ['a0', 'a0'],
+      [...ns, 'xmlns:p0'],
+      [...ns, 'xmlns:p249'],
+      ['xmlns', ...ns, 'xmlns'],
+    ]) {
+      expect(() => parseWsmanResponse(tag(list)), `${list.length}: ${list.at(-1)}`).toThrow(
+        /repeated attribute/,
+      );
+    }
+    expect(parseWsmanResponse(tag([...many, ...ns.slice(0, 6)])).body).toEqual({ A: '1' });
+  });
+
+  it('attribute lists: distinct names up to 256 read, a repeat or a 257th is refused (property)', () => {
+    const attrName = fc.stringMatching(/^(xmlns:)?[A-Za-z_][A-Za-z0-9_.-]{0,5}$/);
+    const write = (names: string[]) =>
+      env(`<g:X><g:A${names.map((a, i) => ` ${a}="${i}"`).join('')}>1</g:A></g:X>`);
+    fc.assert(
+      // A count (not a long random list) sizes the element, so a failure shrinks in a few steps.
+      fc.property(
+        fc.uniqueArray(attrName, { maxLength: 8 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.constantFrom('a', 'xmlns:p', 'x.'),
+        fc.nat(),
+        fc.nat(),
+        (random, count, prefix, from, to) => {
+          const list = [...new Set([...random, ...Array.from({ length: count }, (_, i) => `${prefix}${i}`)])];
+          if (list.length === 0) return;
+          if (list.length <= 256) expect(parseWsmanResponse(write(list)).body).toEqual({ A: '1' });
+          else expect(() => parseWsmanResponse(write(list))).toThrow(/too many attributes/);
+          const repeated = [...list];
+          repeated.splice(to % (list.length + 1), 0, list[from % list.length] as string);
+          expect(() => parseWsmanResponse(write(repeated))).toThrow(
+            repeated.length <= 256 ? /repeated attribute/ : WsmanParseError,
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses prototype names as leaf elements and as Pull item classes', () => {

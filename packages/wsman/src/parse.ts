@@ -25,6 +25,12 @@ export const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
 /** AMT nests a handful of levels; anything this deep is hostile (and would exhaust the stack). */
 const MAX_DEPTH = 64;
 
+/** AMT writes a handful of attributes (namespace declarations included) on an element; more is hostile. */
+const MAX_ATTRIBUTES = 256;
+
+/** Past this many attributes on one element, repeats are looked up in a Set, not the array. */
+const FEW_ATTRIBUTES = 8;
+
 // XML 1.0 §2.8: version, then optional encoding and standalone, in this order.
 const XML_DECLARATION =
   /^<\?xml\s+version\s*=\s*(["'])1\.[0-9]+\1(\s+encoding\s*=\s*(["'])[A-Za-z][A-Za-z0-9._-]*\3)?(\s+standalone\s*=\s*(["'])(yes|no)\5)?\s*\?>$/;
@@ -158,7 +164,10 @@ class Reader {
     checkLocalName(local);
     const s = this.xml;
     let selectorName: string | undefined;
+    // Attribute names so far, for the repeat check: an array while few (AMT writes 0–5), then a
+    // Set as well, so a peer's thousands of attributes or `xmlns` declarations cost linear time.
     let seen: string[] | undefined;
+    let many: Set<string> | undefined;
     for (;;) {
       const spaced = this.skipSpace();
       const c = s.charCodeAt(this.pos);
@@ -175,8 +184,13 @@ class Reader {
       if (!spaced) fail('malformed XML: attributes must be separated by white space');
       const attr = this.name();
       if (seen === undefined) seen = [attr];
-      else if (seen.includes(attr)) fail('malformed XML: repeated attribute');
-      else seen.push(attr);
+      else if (seen.length >= MAX_ATTRIBUTES) fail('malformed XML: too many attributes on an element');
+      else if (many === undefined ? seen.includes(attr) : many.has(attr))
+        fail('malformed XML: repeated attribute');
+      else if (seen.push(attr) > FEW_ATTRIBUTES) {
+        if (many === undefined) many = new Set(seen);
+        else many.add(attr);
+      }
       this.skipSpace();
       if (s.charCodeAt(this.pos) !== EQUALS) fail('malformed XML: attribute without a value');
       this.pos++;
