@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backupSiteDatabase, rotateSecretKey } from '../src/maintenance.js';
+import {
+  backupSiteDatabase,
+  createRotationLock,
+  readRotationLock,
+  rotateSecretKey,
+  takeOverStaleLock,
+} from '../src/maintenance.js';
 import { fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { SiteStore } from '../src/store/types.js';
@@ -95,6 +101,28 @@ const keysIn = (path: string) =>
     .trim()
     .split('\n')
     .map((l) => Buffer.from(l, 'base64'));
+
+/** The id of a process that has exited (a crashed rotation's). */
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
+
+/** The bytes of the database file and of its WAL (when there is one), as they are on disk. */
+const databaseBytes = () =>
+  Buffer.concat([readFileSync(db), ...(existsSync(`${db}-wal`) ? [readFileSync(`${db}-wal`)] : [])]);
+
+/**
+ * Which of the sealed blobs (hex) have any trace in `bytes`: the whole blob, or any 16 bytes of
+ * it (a freed cell's first bytes are overwritten by SQLite's free-block header; 16 random bytes
+ * are found by chance never).
+ */
+function tracesOf(blobs: string[], bytes: Buffer): string[] {
+  return blobs.filter((hex) => {
+    const blob = Buffer.from(hex, 'hex');
+    if (bytes.includes(blob)) return true;
+    for (let i = 0; i + 16 <= blob.length; i += 8) if (bytes.includes(blob.subarray(i, i + 16))) return true;
+    return false;
+  });
+}
 
 describe('key file with a key ring', () => {
   it('reads one key per line, current first, and writes a 0600 file in one step', async () => {
@@ -361,6 +389,104 @@ describe('rotateSecretKey', () => {
     expect(existsSync(`${keyFile}.rotating`)).toBe(false);
   });
 
+  it('two rotations that find the same dead lock: one takes it over, the other is refused', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    writeFileSync(`${keyFile}.rotating`, `${deadPid()}\n`);
+    const both = await Promise.allSettled([
+      rotateSecretKey({ databasePath: db, keyFile }),
+      rotateSecretKey({ databasePath: db, keyFile }),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'STORE_CONFLICT' } });
+    expect(keysIn(keyFile)).toHaveLength(1);
+    expect(await secretsOf(await open(staticKeyProvider(keysIn(keyFile)[0] as Buffer)))).toEqual(before);
+    expect(readdirSync(dir).filter((f) => f.startsWith('secret.key'))).toEqual(['secret.key']);
+  });
+
+  it('refuses the last key file write if the file changed after the records were sealed, leaving it as it is', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    const [oldKey] = keysIn(keyFile) as [Buffer];
+    const other = randomBytes(32);
+    // Another writer puts a key in front of the ring this rotation sealed under (it keeps both).
+    let changed = '';
+    const r = rotateSecretKey(
+      { databasePath: db, keyFile },
+      {
+        afterSealing: async () => {
+          const ring = keysIn(keyFile);
+          expect(ring).toHaveLength(2);
+          await writeKeyFile(keyFile, [other, ...ring]);
+          changed = readFileSync(keyFile, 'utf8');
+        },
+      },
+    );
+    await expect(r).rejects.toMatchObject({
+      code: 'SECRET_KEY_ROTATED',
+      message: expect.stringContaining('left as it is'),
+    });
+    expect(readFileSync(keyFile, 'utf8')).toBe(changed);
+    const ring = keysIn(keyFile);
+    expect(ring).toHaveLength(3);
+    expect(ring[2]?.equals(oldKey)).toBe(true);
+    // The key file as left opens everything (the records are under its second key), nothing saved aside.
+    expect(await secretsOf(await open(staticKeyProvider(ring)))).toEqual(before);
+    await expect(open(staticKeyProvider(oldKey))).rejects.toMatchObject({ code: 'SECRET_KEY_MISMATCH' });
+    expect(readdirSync(dir).filter((f) => f.startsWith('secret.key'))).toEqual(['secret.key']);
+    expect(await s.listEvents({ type: 'secret-key.rotated' })).toEqual([]);
+  });
+
+  it('a key file that lost the key the records were just sealed under is left alone, that key saved beside it', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    await rotateSecretKey({ databasePath: db, keyFile, phase: 'stage' });
+    const staged = keysIn(keyFile);
+    // Finishing: the records go under the staged key; then the file is written back to the old key alone.
+    const oldOnly = `${(staged[1] as Buffer).toString('base64')}\n`;
+    await expect(
+      rotateSecretKey(
+        { databasePath: db, keyFile, phase: 'finish' },
+        { afterSealing: () => writeFileSync(keyFile, oldOnly, { mode: 0o600 }) },
+      ),
+    ).rejects.toMatchObject({ code: 'SECRET_KEY_ROTATED', message: expect.stringContaining('sealed-under') });
+    expect(readFileSync(keyFile, 'utf8')).toBe(oldOnly);
+    const saved = readdirSync(dir).filter((f) => f.startsWith('secret.key.sealed-under.'));
+    expect(saved).toHaveLength(1);
+    const savedRing = keysIn(join(dir, saved[0] as string));
+    expect(savedRing.map((k) => k.toString('hex'))).toEqual(staged.map((k) => k.toString('hex')));
+    if (process.platform !== 'win32')
+      expect(statSync(join(dir, saved[0] as string)).mode & 0o777).toBe(0o600);
+    expect(await secretsOf(await open(staticKeyProvider(savedRing[0] as Buffer)))).toEqual(before);
+  });
+
+  it('refuses the last key file write if its lock was taken over meanwhile, and leaves that lock alone', async () => {
+    const s = await open();
+    await seed(s);
+    const lock = `${keyFile}.rotating`;
+    let keyText = '';
+    let theirs = '';
+    await expect(
+      rotateSecretKey(
+        { databasePath: db, keyFile },
+        {
+          afterSealing: async () => {
+            keyText = readFileSync(keyFile, 'utf8');
+            // Another process found the lock stale (wrongly) and made its own.
+            rmSync(lock);
+            theirs = (await createRotationLock(lock)) as string;
+          },
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'STORE_CONFLICT', message: expect.stringContaining('no longer') });
+    expect(readFileSync(keyFile, 'utf8')).toBe(keyText);
+    expect(keysIn(keyFile)).toHaveLength(2);
+    expect((await readRotationLock(lock))?.file).toBe(theirs);
+  });
+
   it('refuses a data folder without a database or without its key file, creating nothing', async () => {
     await expect(rotateSecretKey({ databasePath: db, keyFile })).rejects.toMatchObject({
       code: 'STORE_NOT_FOUND',
@@ -375,6 +501,108 @@ describe('rotateSecretKey', () => {
     });
     expect(existsSync(keyFile)).toBe(false);
   });
+});
+
+describe('rotation lock takeover', () => {
+  const lockFiles = () => readdirSync(dir).filter((f) => f.startsWith('secret.key.rotating'));
+
+  it("of two processes that find the same dead owner's lock at once, exactly one takes it over", async () => {
+    const lock = `${keyFile}.rotating`;
+    writeFileSync(lock, `${deadPid()}\n`);
+    const stale = (await readRotationLock(lock)) as NonNullable<Awaited<ReturnType<typeof readRotationLock>>>;
+    expect(stale.pid).toBeGreaterThan(0);
+    const moved = await Promise.all([takeOverStaleLock(lock, stale), takeOverStaleLock(lock, stale)]);
+    expect(moved.filter((m) => m !== undefined)).toHaveLength(1);
+    expect(existsSync(lock)).toBe(false);
+    const mine = await createRotationLock(lock);
+    expect(mine).toBeDefined();
+    rmSync(moved.find((m) => m !== undefined) as string);
+    expect(lockFiles()).toEqual(['secret.key.rotating']);
+  });
+
+  it('one that comes to the stale lock after the other made its own lock there takes nothing', async () => {
+    const lock = `${keyFile}.rotating`;
+    writeFileSync(lock, `${deadPid()}\n`);
+    // Both contenders read the dead owner's lock before either acts.
+    const seenByA = await readRotationLock(lock);
+    const seenByB = await readRotationLock(lock);
+    expect(seenByB).toEqual(seenByA);
+    if (!seenByA || !seenByB) throw new Error('no lock');
+    // A takes it over and makes its own lock.
+    const movedA = await takeOverStaleLock(lock, seenByA);
+    expect(movedA).toBeDefined();
+    const mineA = await createRotationLock(lock);
+    expect(mineA).toBeDefined();
+    rmSync(movedA as string);
+    // B comes late: A's lock must stay, the same file, and B must not get one.
+    expect(await takeOverStaleLock(lock, seenByB)).toBeUndefined();
+    expect(await readRotationLock(lock)).toEqual({ pid: process.pid, file: mineA });
+    expect(await createRotationLock(lock)).toBeUndefined();
+    expect(lockFiles()).toEqual(['secret.key.rotating']);
+  });
+});
+
+describe('old ciphertexts after a rotation', () => {
+  for (const running of [true, false]) {
+    it(`none is left in the database file or its WAL, nor in a backup (${running ? 'a service running on it' : 'nothing else on it'})`, async () => {
+      const s = await open();
+      await seed(s);
+      // More of every kind, so the rotation rewrites whole pages and frees cells.
+      for (let i = 0; i < 40; i++) {
+        await s.addCredential({
+          label: `c${i}`,
+          username: 'admin',
+          password: `P@ss-${i}-${'x'.repeat(i % 20)}`,
+          priority: i + 2,
+        });
+        await s.addPendingSecret(i % 2 ? U1 : U2, 'directory', `dir-${i}-${'y'.repeat(3 * i)}`);
+      }
+      const old = sealedBlobs();
+      expect(old.length).toBeGreaterThan(80);
+      // The search finds them before the rotation (in the WAL while the store is open).
+      expect(tracesOf(old, databaseBytes())).toEqual(old);
+      if (!running) {
+        await s.close();
+        stores.length = 0;
+        expect(tracesOf(old, databaseBytes())).toEqual(old);
+      }
+
+      const r = await rotateSecretKey({ databasePath: db, keyFile });
+      expect(r.records).toBe(90);
+      expect(r.walCheckpoint).toBeUndefined();
+      const after = sealedBlobs();
+      expect(tracesOf(after, databaseBytes())).toEqual(after);
+      expect(tracesOf(old, databaseBytes())).toEqual([]);
+
+      const dest = join(dir, 'after.db');
+      await backupSiteDatabase({ databasePath: db, destination: dest });
+      expect(tracesOf(old, readFileSync(dest))).toEqual([]);
+      expect(tracesOf(after, readFileSync(dest))).toEqual(after);
+    });
+  }
+
+  it('a reader that keeps the WAL busy: the rotation stands and says the WAL is not emptied', async () => {
+    const s = await open();
+    await seed(s);
+    const before = await secretsOf(s);
+    // Another process in the middle of a long read, on a snapshot older than the rotation.
+    const reader = new Database(db, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM credentials').get();
+      const lines: string[] = [];
+      const r = await rotateSecretKey({ databasePath: db, keyFile, progress: (l) => lines.push(l) });
+      expect(r).toEqual({ records: 10, replacedKeys: 1, walCheckpoint: 'incomplete' });
+      expect(lines.join('\n')).toContain('could not be emptied');
+      expect(keysIn(keyFile)).toHaveLength(1);
+      expect((await s.listEvents({ type: 'secret-key.rotated' })).map((e) => e.data)).toEqual([
+        { records: 10, replacedKeys: 1, oldKeysKept: false, walCheckpoint: 'incomplete' },
+      ]);
+    } finally {
+      reader.close();
+    }
+    expect(await secretsOf(await open(staticKeyProvider(keysIn(keyFile)[0] as Buffer)))).toEqual(before);
+  }, 20_000);
 });
 
 describe('backupSiteDatabase', () => {

@@ -130,6 +130,9 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SiteSto
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
+    // Freed cells and pages are zeroed, not left holding what was there: a record sealed again
+    // under a new key (or deleted) leaves no old ciphertext in the pages written from then on.
+    db.pragma('secure_delete = ON');
     const now = opts.now ?? Date.now;
     migrate(db, () => new Date(now()).toISOString());
     const store = new SqliteSiteStore(db, opts.keyProvider, keys, now);
