@@ -1,5 +1,7 @@
 import { generateAmtPassword } from '@oobkit/http-digest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProvisioningError } from '../src/flow/errors.js';
+import { requestProvisioning } from '../src/jobs.js';
 import { chainRootHashes, createSite, expectNoSecretLeak, fixtures, type Site } from './flow-harness.js';
 
 describe('hello screening (flow A.2)', () => {
@@ -272,6 +274,42 @@ describe('a device-side failure, then the next hello', () => {
       expect(secrets.map((x) => `${x.kind}:${x.state}`).sort()).toEqual(['admin:current', 'mebx:current']);
       expect(device.verifyAdminPassword(secrets.find((x) => x.kind === 'admin')!.value)).toBe(true);
       expect(device.verifyMebxPassword(site.settings.mebxPassword)).toBe(true);
+    } finally {
+      await site.close();
+    }
+  });
+});
+
+describe('a job that stops after the commit, then an operator retry', () => {
+  it('confirms the secrets the committed device holds, so the site can give them out', async () => {
+    // The first job fails right after AMT committed (an outage, say), before confirming.
+    const failAfterCommit = new Set<string>();
+    const site = await createSite({
+      checkpoint: (p) => {
+        if (p.step === 'stage1.commit' && p.phase === 'effect' && failAfterCommit.delete(p.uuid))
+          throw new ProvisioningError('FLOW_DEVICE_ERROR', 'the device stopped answering after the commit');
+      },
+    });
+    try {
+      const device = await site.device({ wireless: false });
+      failAfterCommit.add(device.uuid);
+      const first = await site.provision(device);
+      expect(first.outcome).toBe('failed');
+      expect(device.state().provisioningState).toBe('post');
+      const pending = await site.store.listSecrets(device.uuid, { states: ['pending'] });
+      expect(pending.map((s) => s.kind).sort()).toEqual(['admin', 'mebx']);
+      expect(await site.store.listSecrets(device.uuid, { states: ['current'] })).toEqual([]);
+
+      // A committed AMT says no more hellos: the operator retries.
+      const done = site.waitForJob(device.uuid, ['succeeded', 'failed']);
+      expect((await requestProvisioning(site.store, device.uuid, 'retry')).outcome).toBe('queued');
+      expect((await done).outcome).toBe('succeeded');
+      const current = await site.store.listSecrets(device.uuid, { states: ['current'] });
+      expect(current.map((s) => [s.kind, s.id]).sort()).toEqual(pending.map((s) => [s.kind, s.id]).sort());
+      expect(await site.store.listSecrets(device.uuid, { states: ['pending'] })).toEqual([]);
+      const admin = current.find((s) => s.kind === 'admin');
+      expect(device.verifyAdminPassword(admin!.value)).toBe(true);
+      expect(device.verifyMebxPassword(current.find((s) => s.kind === 'mebx')!.value)).toBe(true);
     } finally {
       await site.close();
     }

@@ -746,20 +746,32 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         const adminId = (journal['stage1.admin-password'] as { secretId?: number } | undefined)?.secretId;
         const mebxId = (journal['stage1.mebx-password'] as { secretId?: number } | undefined)?.secretId;
         const pending = await store.listSecrets(uuid, { states: ['pending'] });
-        const admin = pending.find((s) => s.id === adminId);
+        let admin = pending.find((s) => s.id === adminId);
         if (admin) {
           conn!.credentials = { username: settings.adminUsername || 'admin', password: admin.value };
           await dev.checkLogin();
+        } else {
+          // Not this job's: a pending admin secret that opens the device is the one it holds — an
+          // earlier job set it and committed, then stopped before confirming (an outage after
+          // the commit). Left pending, `oobkit secret` would not give it out.
+          const who = await login(true);
+          admin =
+            who.source === 'secret' ? pending.find((s) => s.id === who.id && s.kind === 'admin') : undefined;
+        }
+        if (admin) {
           await store.confirmSecret(admin.id, leaseRef);
           await emit({
             type: 'secret.confirmed',
             message: `admin secret #${admin.id} confirmed by the device`,
             data: { kind: 'admin', secretId: admin.id },
           });
-        } else {
-          await login(true);
         }
-        const mebx = pending.find((s) => s.id === mebxId);
+        // Likewise the MEBx password: when AMT was committed before this job logged in, the newest
+        // pending MEBx secret is the one the committing job set (it is stored only when AMT still
+        // had its factory password, and set before the commit).
+        const mebx =
+          pending.find((s) => s.id === mebxId) ??
+          (mebxId === undefined && state === 'post' ? pending.find((s) => s.kind === 'mebx') : undefined);
         if (mebx) {
           await store.confirmSecret(mebx.id, leaseRef);
           await emit({
