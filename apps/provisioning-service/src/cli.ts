@@ -587,14 +587,50 @@ function reportJob(
 program
   .command('provision')
   .description('queue provisioning of an imported computer now (without waiting for its next hello)')
-  .argument('<uuid>', 'the computer')
+  .argument('[uuid]', 'the computer')
   .option('--retry', 'mark the job as a retry after a failure')
+  .option(
+    '--all-failed',
+    'retry every device whose last job failed (after an outage: a committed AMT says no more hellos)',
+  )
   .option('--json', 'print JSON')
-  .action(async (uuid: string, o: { retry?: boolean; json?: boolean }, cmd: Command) => {
-    await withBackend(cmd, 'read', async (b) => {
-      reportJob(cmd, o, await b.provision(uuid, o.retry ? 'retry' : 'manual'), uuid);
-    });
-  });
+  .action(
+    async (
+      uuid: string | undefined,
+      o: { retry?: boolean; allFailed?: boolean; json?: boolean },
+      cmd: Command,
+    ) => {
+      if ((uuid === undefined) === (o.allFailed !== true))
+        throw new UsageError('give a computer uuid or --all-failed (not both)');
+      await withBackend(cmd, 'read', async (b) => {
+        if (uuid !== undefined) {
+          reportJob(cmd, o, await b.provision(uuid, o.retry ? 'retry' : 'manual'), uuid);
+          return;
+        }
+        const results: Array<{ uuid: string; jobId?: number; created?: boolean; error?: string }> = [];
+        for (const d of await b.listDevices('failed')) {
+          try {
+            const r = await b.provision(d.uuid, 'retry');
+            results.push({ uuid: d.uuid, jobId: r.job.id, created: r.created });
+          } catch (err) {
+            // One device's refusal (its computer no longer imported, say) does not stop the rest.
+            results.push({ uuid: d.uuid, error: describeError(err, false) });
+          }
+        }
+        const queued = results.filter((r) => r.created).length;
+        const existing = results.filter((r) => r.created === false).length;
+        const refused = results.filter((r) => r.error !== undefined);
+        print(o.json, results, () =>
+          [
+            `queued ${queued} retr${queued === 1 ? 'y' : 'ies'} of failed devices` +
+              (existing > 0 ? `; ${existing} already had a job` : ''),
+            ...refused.map((r) => `not queued: ${r.uuid}: ${r.error}`),
+          ].join('\n'),
+        );
+        if (refused.length > 0) process.exitCode = EXIT_FAILED;
+      });
+    },
+  );
 
 program
   .command('unprovision')

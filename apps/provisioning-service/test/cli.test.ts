@@ -422,6 +422,38 @@ describe('oobkit CLI on a data folder', () => {
     expect((await oobkit(['credentials', 'delete', '1'])).code).toBe(1);
   });
 
+  it('provision --all-failed retries every failed device, reporting the ones it cannot', async () => {
+    const U3 = '8f3a1c2e-0000-4000-8000-000000000003';
+    await oobkit([
+      'import',
+      file(
+        'three.csv',
+        `uuid,hostName,domainName\n${U1},pc-1,corp.example.com\n${U2},pc-2,corp.example.com\n${U3},pc-3,corp.example.com\n`,
+      ),
+    ]);
+    await seedStore(async (s) => {
+      await s.upsertDevice(U1, { status: 'failed', address: '127.0.0.1' });
+      await s.upsertDevice(U2, { status: 'provisioned', address: '127.0.0.2' });
+      await s.upsertDevice(U3, { status: 'failed', address: '127.0.0.3' });
+      await s.deleteComputer(U3);
+    });
+    expect((await oobkit(['provision', '--all-failed', U1])).code).toBe(2);
+    const r = await oobkit(['provision', '--all-failed', '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { uuid: U1, jobId: expect.any(Number), created: true },
+      { uuid: U3, error: expect.stringContaining('STORE_NOT_FOUND') },
+    ]);
+    const jobs = JSON.parse((await oobkit(['jobs', '--json'])).stdout) as Array<{
+      uuid: string;
+      reason: string;
+    }>;
+    expect(jobs.map((j) => [j.uuid, j.reason])).toEqual([[U1, 'retry']]);
+    // Again: the job is there already.
+    const again = await oobkit(['provision', '--all-failed']);
+    expect(again.stdout).toContain('queued 0 retries of failed devices; 1 already had a job');
+  });
+
   it('demo stops on Ctrl-C with exit 130, removing its temporary folder', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(env)) if (k.startsWith('OOBKIT_')) delete env[k];
