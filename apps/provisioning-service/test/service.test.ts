@@ -142,6 +142,37 @@ describe('the service with its admin API', () => {
   });
 });
 
+describe('stopping', () => {
+  it('cuts short a request a device is slow to answer: the job is left to resume, not failed', async () => {
+    const site = await createSite();
+    try {
+      const device = await site.device();
+      // The host-name Put (stage1.network) never answers in time.
+      device.injectFault('AMT_GeneralSettings.Put', { kind: 'delay', ms: 3_600_000 });
+      await site.importDevice(device);
+      const finished = site.waitForJob(device.uuid, ['cancelled', 'failed', 'succeeded', 'lease-lost']);
+      await device.sendHelloNow();
+      for (;;) {
+        const [job] = await site.store.listJobs({ uuid: device.uuid });
+        if (job?.journal['stage1.clock'] !== undefined) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      // Without the cut, close() would wait for the request's own timeout (60 s) and the job
+      // would be stored as failed at `stage1.network`.
+      await site.service.close();
+      const r = await finished;
+      expect(r.outcome).toBe('cancelled');
+      const job = await site.store.getJob(r.job.id);
+      expect(job?.state).not.toBe('failed');
+      expect(job?.lastError).toBeUndefined();
+      expect((await site.store.getDevice(device.uuid))?.status).not.toBe('failed');
+    } finally {
+      await site.close();
+    }
+  });
+});
+
 describe('metrics', () => {
   /** The value of one sample line of the exposition text (labels written as the service writes them). */
   const sample = (text: string, series: string): number | undefined => {

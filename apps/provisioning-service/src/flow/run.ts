@@ -402,6 +402,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         host: address,
         port: opts.tlsPort,
         profile,
+        signal,
         ...(chain ? { chain: { certPem: chain.certPem, keyPem: chain.keyPem } } : {}),
         ...(opts.stats ? { stats: opts.stats } : {}),
         ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
@@ -911,6 +912,11 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         throw err;
       }
       if (err instanceof ProvisioningError && err.code === 'FLOW_CANCELLED') throw err;
+      // The service is closing: whatever failed meanwhile (a request it cut short, most likely)
+      // is no failure of the device. The job is left to be resumed.
+      if (signal.aborted) {
+        throw new ProvisioningError('FLOW_CANCELLED', 'job aborted: the service is closing', { cause: err });
+      }
       const fe = toFlowError(err, currentStep);
       const error = {
         code: fe.code,

@@ -180,6 +180,8 @@ export function openDeviceConnection(opts: {
   connectTimeoutMs?: number;
   /** Per-request timeout (AMT answers slowly when it generates keys). */
   requestTimeoutMs?: number;
+  /** Aborting it (the service closing) ends the connection and fails its requests at once. */
+  signal?: AbortSignal;
 }): DeviceConnection {
   const connector = buildConnector({
     secureContext: secureContextFor(opts.profile, opts.chain),
@@ -204,12 +206,19 @@ export function openDeviceConnection(opts: {
     headersTimeout: opts.requestTimeoutMs ?? 60_000,
     bodyTimeout: opts.requestTimeoutMs ?? 60_000,
   });
+  const signal = opts.signal;
+  const onAbort = () => void client.destroy().catch(() => undefined);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   const conn = {
     origin,
     profile: opts.profile,
     credentials: undefined as DigestCredentials | undefined,
     dispatcher: undefined as unknown as Dispatcher,
-    close: () => client.close(),
+    close: () => {
+      signal?.removeEventListener('abort', onAbort);
+      return client.close();
+    },
   };
   // compose(): the last interceptor is the outermost. Counting sits innermost so it sees every
   // request on the wire (digest retries too); the credential injector is outermost so a switch of
