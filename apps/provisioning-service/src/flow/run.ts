@@ -912,6 +912,9 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
         throw err;
       }
       if (err instanceof ProvisioningError && err.code === 'FLOW_CANCELLED') throw err;
+      // The site store is down (PostgreSQL unreachable): nothing can be recorded, and it is no
+      // failure of the device. The job is resumed once the store is back and its lease expired.
+      if (hasCode(err, 'STORE_UNAVAILABLE')) throw err;
       // The service is closing: whatever failed meanwhile (a request it cut short, most likely)
       // is no failure of the device. The job is left to be resumed.
       if (signal.aborted) {
