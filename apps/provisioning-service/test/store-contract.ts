@@ -665,6 +665,109 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
         await expect(s.renewLease(9999, 1, 1000)).rejects.toMatchObject({ code: 'STORE_NOT_FOUND' });
       });
 
+      it('releases a running job to the queue, journal kept, for another owner to claim at once and resume', async () => {
+        const s = await open();
+        const job = (await s.enqueueJob(U1, 'hello')).job;
+        const held = (await s.claimJob('w1', 60_000))!;
+        await s.recordStep(job.id, held.fencingToken, {
+          step: 'login',
+          journal: { tls: { certificateId: 1 }, login: { credentialId: 2 } },
+        });
+        t += 1_000;
+        expect(await s.releaseLease(job.id, held.fencingToken)).toBe(true);
+        const queued = (await s.getJob(job.id))!;
+        expect(queued).toMatchObject({
+          state: 'queued',
+          step: 'login',
+          attempts: 1,
+          fencingToken: held.fencingToken,
+          journal: { tls: { certificateId: 1 }, login: { credentialId: 2 } },
+          updatedAt: new Date(t).toISOString(),
+        });
+        expect(queued.leaseOwner).toBeUndefined();
+        expect(queued.leaseExpiresAt).toBeUndefined();
+        expect(Object.keys(queued.journal)).toEqual(['tls', 'login']);
+        expect((await s.countByState()).jobs).toMatchObject({ queued: 1, running: 0 });
+        // Still the device's one live job.
+        expect(await s.enqueueJob(U1, 'manual')).toEqual({ job: queued, created: false });
+
+        // Its lease had 59 s to run: another owner takes the job now, with the next token.
+        const next = (await s.claimJob('w2', 60_000))!;
+        expect(next.job).toMatchObject({
+          id: job.id,
+          state: 'running',
+          leaseOwner: 'w2',
+          attempts: 2,
+          step: 'login',
+          journal: { tls: { certificateId: 1 }, login: { credentialId: 2 } },
+        });
+        expect(next.fencingToken).toBe(held.fencingToken + 1);
+        expect(next.job.leaseExpiresAt).toBe(new Date(t + 60_000).toISOString());
+        // The releasing worker is fenced off; the new one carries on from the journal.
+        await expect(s.recordStep(job.id, held.fencingToken, { journal: { x: 1 } })).rejects.toBeInstanceOf(
+          StaleLeaseError,
+        );
+        await s.recordStep(job.id, next.fencingToken, { step: 'report', journal: { report: { ok: true } } });
+        expect(Object.keys((await s.getJob(job.id))!.journal)).toEqual(['tls', 'login', 'report']);
+        expect((await s.finishJob(job.id, next.fencingToken, { state: 'succeeded' })).attempts).toBe(2);
+
+        // A lease that expired with nobody claiming the job is still its holder's to give back.
+        const other = (await s.enqueueJob(U2, 'hello')).job;
+        const lapsed = (await s.claimJob('w1', 10_000))!;
+        t += 20_000;
+        expect(await s.releaseLease(other.id, lapsed.fencingToken)).toBe(true);
+        expect(await s.getJob(other.id)).toMatchObject({ state: 'queued', attempts: 1 });
+      });
+
+      it('refuses to release under a stale token, a finished job, twice, or an unknown job, and changes nothing', async () => {
+        const s = await open();
+        const job = (await s.enqueueJob(U1, 'hello')).job;
+        const old = (await s.claimJob('w1', 10_000))!;
+        await s.recordStep(job.id, old.fencingToken, { step: 'tls', journal: { tls: { id: 1 } } });
+        t += 10_000;
+        const next = (await s.claimJob('w2', 10_000))!;
+        const before = await s.getJob(job.id);
+        t += 1;
+        await expect(s.releaseLease(job.id, old.fencingToken)).rejects.toBeInstanceOf(StaleLeaseError);
+        await expect(s.releaseLease(job.id, next.fencingToken + 1)).rejects.toMatchObject({
+          code: 'STORE_STALE_LEASE',
+        });
+        expect(await s.getJob(job.id)).toEqual(before);
+        expect(await s.claimJob('w3', 10_000)).toBeUndefined(); // nothing went back to the queue
+        await s.renewLease(job.id, next.fencingToken, 10_000); // the holder still holds it
+
+        // A finished job has no lease to give back.
+        const done = await s.finishJob(job.id, next.fencingToken, { state: 'failed' });
+        await expect(s.releaseLease(job.id, next.fencingToken)).rejects.toBeInstanceOf(StaleLeaseError);
+        expect(await s.getJob(job.id)).toEqual(done);
+        expect(await s.claimJob('w3', 10_000)).toBeUndefined();
+
+        // Released once, the job is no longer running: a second release is refused.
+        const second = (await s.enqueueJob(U1, 'retry')).job;
+        const lease = (await s.claimJob('w1', 10_000))!;
+        await s.releaseLease(second.id, lease.fencingToken);
+        const released = await s.getJob(second.id);
+        t += 1;
+        await expect(s.releaseLease(second.id, lease.fencingToken)).rejects.toBeInstanceOf(StaleLeaseError);
+        expect(await s.getJob(second.id)).toEqual(released);
+
+        await expect(s.releaseLease(9999, 1)).rejects.toBeInstanceOf(StoreNotFoundError);
+      });
+
+      itReopening('a job one store released is claimed at once by a store of another instance', async () => {
+        const s1 = await open();
+        const s2 = await open();
+        const job = (await s1.enqueueJob(U1, 'hello')).job;
+        const held = (await s1.claimJob('instance-1', 60_000))!;
+        await s1.recordStep(job.id, held.fencingToken, { step: 'tls', journal: { tls: { id: 1 } } });
+        expect(await s2.claimJob('instance-2', 60_000)).toBeUndefined();
+        await s1.releaseLease(job.id, held.fencingToken);
+        await s1.close();
+        const next = (await s2.claimJob('instance-2', 60_000))!;
+        expect(next.job).toMatchObject({ id: job.id, leaseOwner: 'instance-2', journal: { tls: { id: 1 } } });
+        expect(next.fencingToken).toBe(held.fencingToken + 1);
+      });
+
       it('stores a step’s events with its journal entry, in order, or none of them', async () => {
         const s = await open();
         const job = (await s.enqueueJob(U1, 'hello')).job;
@@ -1098,6 +1201,7 @@ export function describeSiteStoreContract(name: string, factory: SiteStoreFactor
         const s = await open();
         await s.close();
         await expect(s.listDevices()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+        await expect(s.releaseLease(1, 1)).rejects.toMatchObject({ code: 'STORE_CLOSED' });
       });
     });
   });

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PgServer } from '@oobkit/test-servers';
@@ -18,7 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKeyFile, fileKeyProvider, staticKeyProvider, writeKeyFile } from '../src/secrets/index.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../src/store/postgres.js';
 import { PG_MIGRATIONS } from '../src/store/postgres-migrations.js';
-import type { NewSiteEvent, SiteEvent, SiteStore } from '../src/store/types.js';
+import { type NewSiteEvent, type SiteEvent, type SiteStore, StaleLeaseError } from '../src/store/types.js';
 import { describeWithPostgres } from './postgres-suite.js';
 import {
   DEVICE_CA,
@@ -100,6 +101,82 @@ async function dumpDatabase(c: pg.Client): Promise<{ text: string; bytea: Map<st
   return { text: parts.join('\n'), bytea };
 }
 
+/**
+ * A TCP relay on loopback in front of the test server, to take the server away from a store
+ * without stopping it for the other tests: `cut()` stops listening (new connections are refused)
+ * and resets every open one, as a server that went down; `restore()` listens on the same port again.
+ */
+interface Relay {
+  readonly port: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startRelay(target: { host: string; port: number }): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  const listen = (server: Server, port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const newServer = () =>
+    createServer((down) => {
+      const up = tcpConnect(target.port, target.host);
+      for (const [a, b] of [
+        [down, up],
+        [up, down],
+      ] as const) {
+        sockets.add(a);
+        a.on('error', () => b.destroy());
+        a.on('close', () => {
+          sockets.delete(a);
+          b.destroy();
+        });
+        a.pipe(b);
+      }
+    });
+  let server = newServer();
+  await listen(server, 0);
+  const port = (server.address() as { port: number }).port;
+  const stop = async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return {
+    port,
+    async cut() {
+      const closed = stop();
+      for (const sock of sockets) sock.resetAndDestroy();
+      await closed;
+    },
+    async restore() {
+      server = newServer();
+      await listen(server, port);
+    },
+    async close() {
+      const closed = server.listening ? stop() : Promise.resolve();
+      for (const sock of sockets) sock.destroy();
+      await closed;
+    },
+  };
+}
+
+/** Resolves once `n` backends of `database` wait for a lock (polled through `c`). */
+async function lockWaiters(c: pg.Client, database: string, n = 1): Promise<number[]> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await c.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+      [database],
+    );
+    if (rows.length >= n) return rows.map((r) => r.pid);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no backend of ${database} waits for a lock`);
+}
+
 function describePostgresOnly(server: PgServer): void {
   describe('PostgreSQL store', () => {
     const now = () => T0;
@@ -107,6 +184,7 @@ function describePostgresOnly(server: PgServer): void {
     const clients: pg.Client[] = [];
     const databases: string[] = [];
     const dirs: string[] = [];
+    const relays: Relay[] = [];
 
     async function newDatabase(): Promise<string> {
       const name = await server.createDatabase();
@@ -144,6 +222,7 @@ function describePostgresOnly(server: PgServer): void {
       try {
         await Promise.all(stores.splice(0).map((s) => s.close()));
         await Promise.all(clients.splice(0).map((c) => c.end().catch(() => undefined)));
+        await Promise.all(relays.splice(0).map((r) => r.close()));
       } finally {
         for (const db of databases.splice(0)) await server.dropDatabase(db);
         for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -630,6 +709,137 @@ function describePostgresOnly(server: PgServer): void {
           succeeded: 64,
           failed: 0,
           cancelled: 0,
+        });
+      });
+    });
+
+    describe('releasing a lease', () => {
+      it('waits for the job row and decides on it as it is then: a claim committed meanwhile wins, a renewal does not', async () => {
+        const db = await newDatabase();
+        const s = await open(db);
+        const other = await client(db);
+        const watch = await client(db);
+        const job = (await s.enqueueJob(U1, 'hello')).job;
+        const held = (await s.claimJob('w1', 60_000))!;
+
+        // Another instance takes the job over (the next token) in a transaction still open when
+        // the release arrives: the release waits for it, then finds its token stale.
+        await other.query('BEGIN');
+        await other.query(
+          `UPDATE jobs SET fencing_token = fencing_token + 1, lease_owner = 'w2', attempts = attempts + 1
+             WHERE id = $1`,
+          [job.id],
+        );
+        const refused = s.releaseLease(job.id, held.fencingToken).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        await lockWaiters(watch, db);
+        await other.query('COMMIT');
+        expect(await refused).toBeInstanceOf(StaleLeaseError);
+        const taken = await s.getJob(job.id);
+        expect(taken).toMatchObject({
+          state: 'running',
+          leaseOwner: 'w2',
+          fencingToken: held.fencingToken + 1,
+        });
+
+        // The holder's renewal in flight keeps the token: the release waits, then goes through.
+        await other.query('BEGIN');
+        await other.query(`UPDATE jobs SET lease_expires_at = 'x' WHERE id = $1`, [job.id]);
+        const released = s.releaseLease(job.id, held.fencingToken + 1);
+        await lockWaiters(watch, db);
+        await other.query('COMMIT');
+        expect(await released).toBe(true);
+        const queued = await s.getJob(job.id);
+        expect(queued).toMatchObject({ state: 'queued', fencingToken: held.fencingToken + 1, attempts: 2 });
+        expect(queued?.leaseOwner).toBeUndefined();
+        expect(queued?.leaseExpiresAt).toBeUndefined();
+      });
+    });
+
+    describe('the server going away under an open store', () => {
+      it('every kind of call fails with STORE_UNAVAILABLE naming the masked URL, and works again once the server is back', async () => {
+        const db = await newDatabase();
+        const target = new URL(server.url(db));
+        const relay = await startRelay({ host: target.hostname, port: Number(target.port) });
+        relays.push(relay);
+        const url = `postgres://postgres:relay-secret@127.0.0.1:${relay.port}/${db}`;
+        const s = await open(db, { connectionString: url, poolSize: 2 });
+        await s.addCredential({ label: 'a', username: 'admin', password: 'First!Pass1', priority: 0 });
+        const job = (await s.enqueueJob(U1, 'hello')).job;
+        const lease = (await s.claimJob('w1', 60_000))!;
+        const token = lease.fencingToken;
+
+        await relay.cut();
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ['claimJob (one statement)', () => s.claimJob('w2', 60_000)],
+          ['getJob', () => s.getJob(job.id)],
+          ['renewLease (a transaction)', () => s.renewLease(job.id, token, 60_000)],
+          ['recordStep (a function)', () => s.recordStep(job.id, token, { step: 's', journal: { s: 1 } })],
+          ['finishJob (a function)', () => s.finishJob(job.id, token, { state: 'failed' })],
+          ['releaseLease', () => s.releaseLease(job.id, token)],
+          ['upsertDevice', () => s.upsertDevice(U1, { status: 'provisioning' })],
+          ['listCredentials (a secret read)', () => s.listCredentials()],
+          [
+            'addCredential (a sealing transaction)',
+            () => s.addCredential({ label: 'b', username: 'admin', password: 'Second!Pass2', priority: 1 }),
+          ],
+          ['appendEvent', () => s.appendEvent({ level: 'info', type: 't', message: 'm' })],
+        ];
+        for (const [what, call] of calls) {
+          const err = (await call().then(
+            () => undefined,
+            (e: unknown) => e,
+          )) as Error & { code?: string; cause?: unknown };
+          expect(err, what).toMatchObject({ name: 'StoreUnavailableError', code: 'STORE_UNAVAILABLE' });
+          expect(err.message, what).toContain(
+            `cannot use the PostgreSQL site store at postgres://postgres:***@127.0.0.1:${relay.port}/${db}: `,
+          );
+          expect(err.message, what).not.toContain('relay-secret');
+          expect(err.cause, what).toBeDefined();
+        }
+
+        // Back: the pool connects anew, and the job's holder carries on where it was.
+        await relay.restore();
+        await s.renewLease(job.id, token, 60_000);
+        await s.recordStep(job.id, token, { step: 's', journal: { s: 1 } });
+        expect(await s.releaseLease(job.id, token)).toBe(true);
+        expect((await s.listCredentials()).map((c) => c.label)).toEqual(['a']);
+        expect(await s.getJob(job.id)).toMatchObject({ state: 'queued', journal: { s: 1 }, attempts: 1 });
+      });
+
+      it('a backend terminated mid-statement (57P01) is STORE_UNAVAILABLE; the store carries on with a new connection', async () => {
+        const db = await newDatabase();
+        const s = await open(db);
+        const locker = await client(db);
+        const admin = await client(db);
+        const job = (await s.enqueueJob(U1, 'hello')).job;
+        const lease = (await s.claimJob('w1', 60_000))!;
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [job.id]);
+        const renewing = s.renewLease(job.id, lease.fencingToken, 60_000).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const [pid] = await lockWaiters(admin, db);
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        const err = (await renewing) as Error & { cause?: { code?: string } };
+        expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+        expect(err.cause?.code).toBe('57P01');
+        await locker.query('ROLLBACK');
+        await s.renewLease(job.id, lease.fencingToken, 60_000);
+        expect((await s.getJob(job.id))?.state).toBe('running');
+      });
+
+      it('a statement’s own errors are not an outage', async () => {
+        const db = await newDatabase();
+        const s = await open(db);
+        const job = (await s.enqueueJob(U1, 'hello')).job;
+        const lease = (await s.claimJob('w1', 60_000))!;
+        await expect(s.releaseLease(job.id, lease.fencingToken + 1)).rejects.toBeInstanceOf(StaleLeaseError);
+        await expect(s.appendEvent({ level: 'info', type: 't', message: 'a\u0000' })).rejects.toMatchObject({
+          code: 'STORE_INVALID_INPUT',
         });
       });
     });

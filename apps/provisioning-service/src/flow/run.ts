@@ -198,7 +198,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
             await login(true);
             continue;
           }
-          if (!isTransient(err)) throw err;
+          if (hasCode(err, 'STORE_UNAVAILABLE') || !isTransient(err)) throw err;
           await emit({
             level: 'warn',
             type: 'step.retry',
@@ -460,7 +460,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
           let probe: Awaited<ReturnType<typeof probeDevice>>;
           try {
             probe = await probeDevice(conn!).catch(async (err: unknown) => {
-              if (!isTransient(err)) throw err;
+              if (hasCode(err, 'STORE_UNAVAILABLE') || !isTransient(err)) throw err;
               await conn?.close();
               await connect(profile);
               return probeDevice(conn!);

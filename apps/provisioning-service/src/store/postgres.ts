@@ -16,8 +16,12 @@
  * - Jobs are claimed with `UPDATE … WHERE id = (SELECT … ORDER BY id LIMIT 1 FOR UPDATE SKIP
  *   LOCKED) RETURNING *`: two claimers never wait on or take the same job; a running job whose
  *   lease expired is claimable again, with its fencing token one higher. Every worker write
- *   (`renewLease`, `recordStep`, `finishJob`, and secrets written under a lease) first reads the
- *   job row `FOR UPDATE` (or `FOR SHARE`) and checks it is running under exactly that token.
+ *   (`renewLease`, `recordStep`, `finishJob`, `releaseLease`, and secrets written under a lease)
+ *   first reads the job row `FOR UPDATE` (or `FOR SHARE`) and checks it is running under exactly
+ *   that token.
+ * - A lost or unobtainable connection (the server down or restarting, a terminated backend) fails
+ *   the call with `STORE_UNAVAILABLE`, as a server `open` cannot use does: never the driver's own
+ *   error, which a caller could take for something else (`ECONNREFUSED` from a device).
  * - `upsertDevice` is one `INSERT … ON CONFLICT DO UPDATE` that sets only the patched columns.
  * - One live job per device is the partial unique index `jobs_one_active_per_device`;
  *   `enqueueJob` inserts with `ON CONFLICT … DO NOTHING` against it and reads the live job back.
@@ -187,13 +191,72 @@ const CONNECT_TIMEOUT_MS = 10_000;
  */
 function unavailable(url: string, err: unknown): StoreUnavailableError {
   const e = err as { code?: string; message?: string };
-  const why = e.code && !e.message?.includes(e.code) ? `${e.code}: ${e.message}` : (e.message ?? String(err));
+  // A failed connect to several addresses (Node's AggregateError) has a code and no message.
+  const why = e.message
+    ? e.code && !e.message.includes(e.code)
+      ? `${e.code}: ${e.message}`
+      : e.message
+    : (e.code ?? String(err));
   return new StoreUnavailableError(
     `cannot use the PostgreSQL site store at ${maskDatabaseUrl(url)}: ${why}`,
     {
       cause: err,
     },
   );
+}
+
+/** Node socket and DNS errors that mean the server cannot be reached (or the connection to it broke). */
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/**
+ * SQLSTATEs besides class 08 (connection exception) that say the server, not the statement,
+ * failed: admin_shutdown (57P01: the server is stopping, or an administrator terminated the
+ * backend), crash_shutdown (57P02), cannot_connect_now (57P03: starting up or shutting down),
+ * too_many_connections (53300), and the connection-time refusals `open` reports as unavailable
+ * too (class 28: authentication; 3D000: no such database).
+ */
+const SERVER_GONE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '3D000']);
+/**
+ * pg's and pg-pool's own errors for a lost or unobtainable connection, which carry no code: the
+ * server closed it (`Connection terminated unexpectedly`), a connect timed out (`Connection
+ * terminated due to connection timeout`, `timeout exceeded when trying to connect`, `timeout
+ * expired`), or a query went to a client whose connection had failed (`… is not queryable`).
+ */
+const CONNECTION_MESSAGES =
+  /^(Connection terminated\b|timeout exceeded when trying to connect$|timeout expired$|Client has encountered a connection error and is not queryable$)/;
+
+/**
+ * True for a failure of the connection to the server rather than of the statement: refused,
+ * reset or timed-out connections, the server shutting down or terminating the backend, a pool
+ * that cannot get a connection. Looks through `cause` and AggregateError's `errors`.
+ */
+function isConnectionFailure(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const { code, message, cause, errors } = err as {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
+  if (err instanceof pg.DatabaseError) {
+    const state = typeof code === 'string' ? code : '';
+    return state.startsWith('08') || state.startsWith('28') || SERVER_GONE_STATES.has(state);
+  }
+  if (typeof code === 'string' && CONNECTION_ERRNOS.has(code)) return true;
+  if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+  if (Array.isArray(errors) && errors.some((e) => isConnectionFailure(e, depth + 1))) return true;
+  return isConnectionFailure(cause, depth + 1);
 }
 
 /**
@@ -223,12 +286,19 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sit
     const client = await pool.connect().catch((err: unknown) => {
       throw unavailable(opts.connectionString, err);
     });
+    let broken: Error | undefined;
+    // As in `txOnce`: a connection dropped while migrating fails the open, not the process.
+    const onError = (e: Error): void => {
+      broken = e;
+    };
+    client.on('error', onError);
     try {
       await migratePostgres(client, () => new Date(clock()).toISOString());
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
-    const store = new PostgresSiteStore(pool, opts.keyProvider, keys, clock);
+    const store = new PostgresSiteStore(pool, opts.connectionString, opts.keyProvider, keys, clock);
     await store.initialise(opts.generatePassword ?? (() => generateAmtPassword(16)));
     return store;
   } catch (err) {
@@ -269,6 +339,8 @@ class PostgresSiteStore implements SiteStore {
 
   constructor(
     private readonly pool: pg.Pool,
+    /** The connection string, for `STORE_UNAVAILABLE` messages (masked there: never logged as it is). */
+    private readonly url: string,
     keyProvider: SecretKeyProvider,
     keys: Buffer[],
     private readonly clock: () => number,
@@ -309,11 +381,17 @@ class PostgresSiteStore implements SiteStore {
     if (this.closing) throw new ServiceError('STORE_CLOSED', 'the store is closed');
   }
 
-  /** A driver error as the store reports it: a call racing `close()` is `STORE_CLOSED`. */
+  /**
+   * A driver error as the store reports it: a call racing `close()` is `STORE_CLOSED`; a lost or
+   * unobtainable connection to the server (an outage) is `STORE_UNAVAILABLE`, named as `open`
+   * names it, so callers can tell the store's outage from anything else (a worker leaves its
+   * job for later instead of failing the device with the driver's `ECONNREFUSED`).
+   */
   private translate(err: unknown): unknown {
     if (this.closing && !(err instanceof ServiceError)) {
       return new ServiceError('STORE_CLOSED', 'the store is closed', { cause: err });
     }
+    if (!(err instanceof ServiceError) && isConnectionFailure(err)) return unavailable(this.url, err);
     // Input validation refuses U+0000 first; this is the net for a text value it did not foresee.
     if (err instanceof pg.DatabaseError && (err.code === '22021' || err.code === '22P05')) {
       return new StoreInputError('a text value holds a character PostgreSQL cannot store (U+0000)', 'text');
@@ -354,6 +432,13 @@ class PostgresSiteStore implements SiteStore {
       throw this.translate(err);
     }
     let broken: Error | undefined;
+    // A checked-out client has no 'error' listener of the pool's: a connection the server drops
+    // mid-transaction (an outage, a terminated backend) would throw its 'error' event uncaught.
+    // The statement in flight fails as well; the client is discarded, not pooled again.
+    const onError = (e: Error): void => {
+      broken = e;
+    };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
@@ -365,6 +450,7 @@ class PostgresSiteStore implements SiteStore {
       });
       throw this.translate(err);
     } finally {
+      c.off('error', onError);
       c.release(broken);
     }
   }
@@ -943,6 +1029,33 @@ class PostgresSiteStore implements SiteStore {
     const job = toJob(rows[0]);
     this.keepJournal(job.id, job.fencingToken, rows[0].journal);
     return { job, fencingToken: job.fencingToken };
+  }
+
+  /**
+   * One statement, the fencing check of the worker writes in SQL: the job row locked `FOR UPDATE`
+   * (as `oobkit_finish_job` locks it), then the UPDATE only if that row is running under exactly
+   * this token; the row it decided on comes back, for `checkLease` to say why when it did not.
+   */
+  async releaseLease(jobId: number, fencingToken: number): Promise<boolean> {
+    this.open();
+    const { rows } = await again(() =>
+      this.q<Pick<JobRow, 'uuid' | 'state' | 'fencing_token'> & { released: boolean }>(
+        `WITH job AS (SELECT id, uuid, state, fencing_token FROM jobs WHERE id = $1 FOR UPDATE),
+         released AS (
+           UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
+             FROM job WHERE jobs.id = job.id AND job.state = 'running' AND job.fencing_token = $2
+             RETURNING jobs.id)
+         SELECT job.uuid, job.state, job.fencing_token, EXISTS (SELECT FROM released) AS released FROM job`,
+        [idParam(jobId), idParam(fencingToken), this.iso()],
+      ),
+    );
+    this.journals.delete(jobId);
+    const row = rows[0];
+    if (!row?.released) {
+      checkLease(row, jobId, fencingToken);
+      throw new StoreConflictError(`job ${jobId}: not released`); // not reached: the statement checked the same
+    }
+    return true;
   }
 
   async renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void> {

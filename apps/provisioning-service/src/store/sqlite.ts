@@ -748,6 +748,18 @@ class SqliteSiteStore implements SiteStore {
     });
   }
 
+  /** One UPDATE that is also the fencing check: back to the queue, lease cleared, the rest kept. */
+  async releaseLease(jobId: number, fencingToken: number): Promise<boolean> {
+    return this.tx(() => {
+      const changed = this.stmt(
+        `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+           WHERE id = ? AND state = 'running' AND fencing_token = ?`,
+      ).run(this.iso(), jobId, fencingToken);
+      if (changed.changes === 0) this.leaseRefused(jobId, fencingToken);
+      return true;
+    });
+  }
+
   /**
    * One UPDATE that is also the fencing check (it matches only the running job with this token),
    * plus the events. The journal entries are merged in SQL, key by key (`json_set`), so the

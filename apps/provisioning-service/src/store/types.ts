@@ -333,6 +333,17 @@ export interface SiteStore {
   claimJob(owner: string, leaseMs: number): Promise<JobLease | undefined>;
   renewLease(jobId: number, fencingToken: number, leaseMs: number): Promise<void>; // StaleLeaseError
   /**
+   * Gives a running job back unfinished (a worker stopping because its service is closing): the
+   * job is `queued` again with its lease cleared (no owner, no expiry), its journal, step and
+   * attempts kept, so the next `claimJob` of any owner takes it at once, with the next fencing
+   * token, and resumes it from its journal instead of waiting for the lease to expire. Fenced as
+   * every worker write is: only the holder of the job's newest token may release it; a stale
+   * token, or a job that is no longer running (finished, or released already), is refused with
+   * `StaleLeaseError` and an unknown job with `StoreNotFoundError`, changing nothing. Resolves
+   * `true` once released (a refusal is always an error, never `false`).
+   */
+  releaseLease(jobId: number, fencingToken: number): Promise<boolean>; // StaleLeaseError
+  /**
    * Journals a completed step (and its non-secret output), and/or records the current step.
    * Each key of `journal` replaces that key's entry whole (a shallow merge, as `Object.assign`).
    * `events` are appended in the same transaction (a worker stores a step's events with its
