@@ -27,6 +27,15 @@ async function setup(now?: () => number) {
   return store;
 }
 
+/** A promise (`running`) and the function that resolves it (`started`), for a job to say it began. */
+function signalled(): { running: Promise<void>; started: () => void } {
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  return { running, started };
+}
+
 /** A logger whose lines (parsed) land in `lines`. */
 function capture(): { logger: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -124,10 +133,7 @@ describe('worker pool', () => {
   it('aborts a job whose lease another worker took', async () => {
     let t = Date.parse('2026-01-01T00:00:00Z');
     const store = await setup(() => t);
-    let started!: () => void;
-    const running = new Promise<void>((r) => {
-      started = r;
-    });
+    const { running, started } = signalled();
     const pool = createWorkerPool({
       store,
       owner: 'slow',
@@ -157,10 +163,7 @@ describe('worker pool', () => {
   it('gives a job stopped by close() back to the queue with its journal, and a new pool claims it at once', async () => {
     const t = Date.parse('2026-01-01T00:00:00Z'); // the virtual clock never moves: no lease expires
     const store = await setup(() => t);
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
+    const { running, started } = signalled();
     const first = createWorkerPool({
       store,
       owner: 'instance-a',
