@@ -358,6 +358,21 @@ describe('devices, jobs and events', () => {
       secrets: [{ id: s.id, kind: 'admin', state: 'current' }],
     });
     expect(one.body).not.toContain('Adm!nSecret9');
+    // A hello kept apart from the address on record (a provisioned device) shows where it came from.
+    await store.upsertDevice(U1, {
+      lastHello: {
+        retryCount: 2,
+        algorithms: ['sha256'],
+        matches: [],
+        receivedAt: new Date(0).toISOString(),
+        address: '127.0.0.66',
+      },
+    });
+    expect((await get(`/devices/${U1}`)).json()).toMatchObject({
+      address: '127.0.0.9',
+      lastHello: { address: '127.0.0.66' },
+    });
+    expect((await get('/devices')).json()[0]).toMatchObject({ lastHello: { address: '127.0.0.66' } });
     expect((await get(`/devices/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`)).statusCode).toBe(404);
     expect((await get('/devices/not-a-uuid')).statusCode).toBe(400);
   });

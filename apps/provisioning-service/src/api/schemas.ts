@@ -270,6 +270,11 @@ const deviceProps = {
         ),
       },
       receivedAt: time,
+      address: {
+        type: 'string',
+        description:
+          'where it came from; for a device on record as provisioned it may differ from `address` (a hello does not move it)',
+      },
     },
     ['retryCount', 'algorithms', 'matches', 'receivedAt'],
     {
