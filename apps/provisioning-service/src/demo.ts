@@ -16,7 +16,7 @@ import { hostPort } from './net.js';
 import { type RunningService, startService } from './service.js';
 import { ConfigError } from './store/errors.js';
 import { maskDatabaseUrl } from './store/location.js';
-import type { ProvisioningSettings } from './store/types.js';
+import type { ProvisioningSettings, StoredProvisioningCertificate } from './store/types.js';
 
 export interface DemoOptions {
   /** Fleet size (default 50): a third legacy (AMT 5–8, SOAP), the rest modern (AMT 11–16). */
@@ -82,12 +82,25 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
 }
 
-/** The root certificate hashes as the store keeps them (hex). */
-export function rootHashesHex(pki: TestPki): { sha1: string; sha256: string; sha384: string } {
+/**
+ * A test PKI's provisioning chain as `addProvisioningCertificate` takes it: the chain, its key and
+ * the root hashes as the store keeps them (hex).
+ */
+export function testPkiCertificate(
+  pki: TestPki,
+  name: string,
+  enabled = true,
+): Omit<StoredProvisioningCertificate, 'id' | 'createdAt'> {
   return {
-    sha1: pki.rootHashes.sha1.toString('hex'),
-    sha256: pki.rootHashes.sha256.toString('hex'),
-    sha384: pki.rootHashes.sha384.toString('hex'),
+    name,
+    certPem: pki.chain.certPem,
+    keyPem: pki.chain.keyPem ?? '',
+    rootHashes: {
+      sha1: pki.rootHashes.sha1.toString('hex'),
+      sha256: pki.rootHashes.sha256.toString('hex'),
+      sha384: pki.rootHashes.sha384.toString('hex'),
+    },
+    enabled,
   };
 }
 
@@ -166,13 +179,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       throw used('holds imported computers already');
 
     // The site: one provisioning certificate, two credentials, the settings, the computers.
-    await store.addProvisioningCertificate({
-      name: 'demo test PKI',
-      certPem: pki.chain.certPem,
-      keyPem: pki.chain.keyPem ?? '',
-      rootHashes: rootHashesHex(pki),
-      enabled: true,
-    });
+    await store.addProvisioningCertificate(testPkiCertificate(pki, 'demo test PKI'));
     const siteMebx = generateAmtPassword();
     await store.addCredential({
       label: 'factory default',

@@ -26,7 +26,7 @@ export {
   type ServiceConfig,
 } from './config.js';
 export { parseComputersCsv } from './csv.js';
-export { type DemoOptions, type DemoSummary, runDemo } from './demo.js';
+export { type DemoOptions, type DemoSummary, runDemo, testPkiCertificate } from './demo.js';
 export {
   type Directory,
   type DirectoryAccount,

@@ -1,6 +1,6 @@
 import { createRsaKeyCache, createTestPki, type TestPki } from '@oobkit/provisioning-cert';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rootHashesHex } from './demo.js';
+import { testPkiCertificate } from './demo.js';
 import { readinessReport, readinessWarnings } from './readiness.js';
 import { staticKeyProvider } from './secrets/index.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -26,13 +26,7 @@ async function site(fill: (s: SiteStore) => Promise<void>): Promise<SiteStore> {
 }
 
 const addCert = (s: SiteStore, enabled = true) =>
-  s.addProvisioningCertificate({
-    name: 'corp',
-    certPem: pki.chain.certPem,
-    keyPem: pki.chain.keyPem ?? '',
-    rootHashes: rootHashesHex(pki),
-    enabled,
-  });
+  s.addProvisioningCertificate(testPkiCertificate(pki, 'corp', enabled));
 
 const ready = (s: SiteStore) =>
   Promise.all([
@@ -115,13 +109,7 @@ describe('readinessWarnings', () => {
       notBefore: new Date('2026-12-01T00:00:00Z'),
       notAfter: new Date('2028-01-01T00:00:00Z'),
     });
-    await s.addProvisioningCertificate({
-      name: 'renewed',
-      certPem: renewed.chain.certPem,
-      keyPem: renewed.chain.keyPem ?? '',
-      rootHashes: rootHashesHex(renewed),
-      enabled: true,
-    });
+    await s.addProvisioningCertificate(testPkiCertificate(renewed, 'renewed'));
     expect(await readinessReport(s, new Date(end + DAY))).toEqual({
       ready: true,
       blockers: [],

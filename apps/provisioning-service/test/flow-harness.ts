@@ -27,7 +27,7 @@ import {
 } from '@oobkit/provisioning-cert';
 import { builtInCertificateAuthority, type CertificateAuthority } from '../src/ca/index.js';
 import { resolveConfig } from '../src/config.js';
-import { rootHashesHex } from '../src/demo.js';
+import { testPkiCertificate } from '../src/demo.js';
 import type { Directory } from '../src/directory/index.js';
 import type { JobFinished } from '../src/flow/pool.js';
 import type { FlowCheckpoint } from '../src/flow/run.js';
@@ -257,13 +257,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<Site> {
     credentials.push(await store.addCredential(c));
   }
   if (!opts.noDefaultChain) {
-    await store.addProvisioningCertificate({
-      name: 'test PKI',
-      certPem: pki.chain.certPem,
-      keyPem: pki.chain.keyPem ?? '',
-      rootHashes: rootHashesHex(pki),
-      enabled: true,
-    });
+    await store.addProvisioningCertificate(testPkiCertificate(pki, 'test PKI'));
   }
   for (const c of opts.chains ?? []) {
     await store.addProvisioningCertificate({

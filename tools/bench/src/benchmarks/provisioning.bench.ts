@@ -34,6 +34,7 @@ import {
   type SiteStore,
   startService,
   staticKeyProvider,
+  testPkiCertificate,
 } from '@oobkit/provisioning-service';
 import { startPgServer } from '@oobkit/test-servers';
 import { buildConnector, Client } from 'undici';
@@ -212,17 +213,7 @@ export async function comparisons(): Promise<Comparison[]> {
   });
   await seedSite(store);
   async function seedSite(store: SiteStore): Promise<void> {
-    await store.addProvisioningCertificate({
-      name: 'bench PKI',
-      certPem: pki.chain.certPem,
-      keyPem: pki.chain.keyPem ?? '',
-      rootHashes: {
-        sha1: pki.rootHashes.sha1.toString('hex'),
-        sha256: pki.rootHashes.sha256.toString('hex'),
-        sha384: pki.rootHashes.sha384.toString('hex'),
-      },
-      enabled: true,
-    });
+    await store.addProvisioningCertificate(testPkiCertificate(pki, 'bench PKI'));
     await store.addCredential({
       label: 'factory default',
       username: 'admin',
