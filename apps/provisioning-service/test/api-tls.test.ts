@@ -2,7 +2,6 @@
  * The admin API over HTTPS: `api.tlsCert`/`api.tlsKey` for the service, `--api-ca` for the CLI,
  * and the warning for an admin API reachable from other hosts without TLS.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { createLogger } from '../src/log.js';
 import { apiExposureWarning, type RunningService, startService } from '../src/service.js';
 import { runOobkit } from './cli-runner.js';
 import { openTestStore } from './flow-harness.js';
+import { selfSignedTlsFiles } from './tls-files.js';
 
 const TOKEN = 'tls-test-token-0123456789';
 let dir: string;
@@ -21,30 +21,12 @@ let keyFile: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'oobkit-api-tls-'));
-  certFile = join(dir, 'api.crt');
-  keyFile = join(dir, 'api.key');
   // A certificate for the address the CLI will name (an IP SAN: Node checks no CN for an IP).
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=oobkit admin API test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  ({ certFile, keyFile } = selfSignedTlsFiles(dir, {
+    name: 'api',
+    commonName: 'oobkit admin API test',
+    subjectAltName: 'IP:127.0.0.1',
+  }));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

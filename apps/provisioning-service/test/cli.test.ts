@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -20,6 +20,7 @@ import { buildAdminApi } from '../src/api/index.js';
 import { fileKeyProvider, staticKeyProvider } from '../src/secrets/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { CLI, type CliRun, runOobkit } from './cli-runner.js';
+import { selfSignedTlsFiles } from './tls-files.js';
 
 /** What the first write on a folder without a site prints on stderr (and nothing else). */
 const NEW_SITE =
@@ -815,31 +816,11 @@ describe('oobkit CLI against the admin API', () => {
     ]);
 
     // Self-signed, for a name the CLI does not use.
-    const keyFile = join(dir, 'api.key');
-    const certFile = join(dir, 'api.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=oobkit CLI test',
-        '-addext',
-        'subjectAltName=DNS:admin.oobkit.test',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { certFile, keyFile } = selfSignedTlsFiles(dir, {
+      name: 'api',
+      commonName: 'oobkit CLI test',
+      subjectAltName: 'DNS:admin.oobkit.test',
+    });
     const server = createHttpsServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, (_q, s) =>
       s.end('[]'),
     );
