@@ -4,7 +4,7 @@
  * OpenAPI document. Only keywords common to JSON Schema draft-07 and OpenAPI 3.1 are used.
  */
 
-import { POWER_SCHEME_NUMBERS, REDACTED } from '../store/settings.js';
+import { POWER_SCHEME_NUMBERS, REDACTED, SETTINGS_KEYS } from '../store/settings.js';
 import { DEVICE_STATUSES, JOB_STATES } from '../store/types.js';
 
 export type JsonSchema = Record<string, unknown>;
@@ -179,16 +179,8 @@ export const settings = obj(
     ),
     adminUsername: str(1, 16),
   },
-  [
-    'features',
-    'userAcls',
-    'kerberos',
-    'powerBehaviour',
-    'powerScheme',
-    'wifiProfiles',
-    'mebxPassword',
-    'adminUsername',
-  ],
+  // Every field the store knows, the 802.1X profile excepted (it may be left out).
+  SETTINGS_KEYS.filter((k) => k !== 'wired8021x'),
 );
 
 const rootHashes = obj(
