@@ -43,3 +43,12 @@ export function codeOf(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Searches an error and its causes for a package error code. */
+export function hasCode(err: unknown, code: string): boolean {
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 8; i++) {
+    if (codeOf(e) === code) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

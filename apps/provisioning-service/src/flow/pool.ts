@@ -1,7 +1,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { type Job, type JobLease, type SiteStore, StaleLeaseError } from '../store/types.js';
-import { ProvisioningError, SimulatedCrash } from './errors.js';
+import { hasCode, ProvisioningError, SimulatedCrash } from './errors.js';
 
 /**
  * What a finished (or abandoned) job reports to listeners. `cancelled`: the job ended cancelled,
@@ -39,15 +39,6 @@ export interface WorkerPool {
 
 /** The longest a worker waits between claims while claiming keeps failing (the store is down). */
 export const CLAIM_BACKOFF_MAX_MS = 5_000;
-
-/** Whether `err` or one of its causes carries `code` (a store error wrapped by the runner, say). */
-function hasCode(err: unknown, code: string): boolean {
-  for (let e: unknown = err, i = 0; typeof e === 'object' && e !== null && i < 8; i++) {
-    if ((e as { code?: unknown }).code === code) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}
 
 export function createWorkerPool(opts: {
   store: SiteStore;

@@ -15,7 +15,7 @@ import type {
 } from '../store/types.js';
 import { type ChainChoice, type ChooseChain, chooseProvisioningChain } from './chain.js';
 import type { AmtDevice } from './device.js';
-import { codeOf, ProvisioningError, SimulatedCrash } from './errors.js';
+import { hasCode, ProvisioningError, SimulatedCrash } from './errors.js';
 import { createJobEventSink, Redactor } from './events.js';
 import type { JobRunner } from './pool.js';
 import { findPowerScheme, SP1_POWER_SCHEME } from './power.js';
@@ -88,15 +88,6 @@ export function amtStatusOf(err: unknown): number | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
-}
-
-/** Searches an error and its causes for a package error code. */
-export function hasCode(err: unknown, code: string): boolean {
-  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < 8; i++) {
-    if (codeOf(e) === code) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** Turns anything thrown by a step into a ProvisioningError with the step name. */

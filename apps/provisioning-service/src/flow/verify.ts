@@ -1,5 +1,5 @@
 import { amt, WsmanClient } from '@oobkit/wsman';
-import { hasCode } from './run.js';
+import { hasCode } from './errors.js';
 import { openDeviceConnection, type TlsProfile } from './session.js';
 
 /**
