@@ -205,6 +205,29 @@ function unavailable(url: string, err: unknown): StoreUnavailableError {
   );
 }
 
+/**
+ * Runs `fn` on a client checked out of the pool, then gives it back — discarded, not pooled again,
+ * when its connection broke meanwhile or `fn` said to (`discard`). A checked-out client has no
+ * 'error' listener of the pool's: a connection the server drops while it is out (an outage, a
+ * terminated backend) would throw its 'error' event uncaught; the statement in flight fails too.
+ */
+async function withCheckedOut<T>(
+  c: PoolClient,
+  fn: (discard: (reason: Error) => void) => Promise<T>,
+): Promise<T> {
+  let broken: Error | undefined;
+  const discard = (e: Error): void => {
+    broken ??= e;
+  };
+  c.on('error', discard);
+  try {
+    return await fn(discard);
+  } finally {
+    c.off('error', discard);
+    c.release(broken);
+  }
+}
+
 /** Node socket and DNS errors that mean the server cannot be reached (or the connection to it broke). */
 const CONNECTION_ERRNOS = new Set([
   'ECONNREFUSED',
@@ -286,18 +309,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sit
     const client = await pool.connect().catch((err: unknown) => {
       throw unavailable(opts.connectionString, err);
     });
-    let broken: Error | undefined;
-    // As in `txOnce`: a connection dropped while migrating fails the open, not the process.
-    const onError = (e: Error): void => {
-      broken = e;
-    };
-    client.on('error', onError);
-    try {
-      await migratePostgres(client, () => new Date(clock()).toISOString());
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    await withCheckedOut(client, () => migratePostgres(client, () => new Date(clock()).toISOString()));
     const store = new PostgresSiteStore(pool, opts.connectionString, opts.keyProvider, keys, clock);
     await store.initialise(opts.generatePassword ?? (() => generateAmtPassword(16)));
     return store;
@@ -431,28 +443,19 @@ class PostgresSiteStore implements SiteStore {
     } catch (err) {
       throw this.translate(err);
     }
-    let broken: Error | undefined;
-    // A checked-out client has no 'error' listener of the pool's: a connection the server drops
-    // mid-transaction (an outage, a terminated backend) would throw its 'error' event uncaught.
-    // The statement in flight fails as well; the client is discarded, not pooled again.
-    const onError = (e: Error): void => {
-      broken = e;
-    };
-    c.on('error', onError);
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch((e: unknown) => {
-        broken = e instanceof Error ? e : new Error('ROLLBACK failed');
-      });
-      throw this.translate(err);
-    } finally {
-      c.off('error', onError);
-      c.release(broken);
-    }
+    return withCheckedOut(c, async (discard) => {
+      try {
+        await c.query('BEGIN');
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (err) {
+        await c.query('ROLLBACK').catch((e: unknown) => {
+          discard(e instanceof Error ? e : new Error('ROLLBACK failed'));
+        });
+        throw this.translate(err);
+      }
+    });
   }
 
   async close(): Promise<void> {
