@@ -223,6 +223,16 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
     let chain: ChainChoice | undefined;
     let hello: AcceptedHello | undefined;
 
+    /**
+     * The digest HA1 (base64) AMT stores for a user's password in the device's realm. It opens the
+     * device as well as the password does: registered with the redactor, never in an event or log.
+     */
+    function digestOf(username: string, password: string): string {
+      const d = amtDigestPassword(username, realm!, password);
+      redactor.add(d.base64, d.hex);
+      return d.base64;
+    }
+
     async function secretsOf(kind?: SecretKind): Promise<DeviceSecret[]> {
       const list = await store.listSecrets(uuid, kind ? { kind } : undefined);
       for (const s of list) redactor.add(s.value);
@@ -671,10 +681,7 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
               generateAmtPassword(16),
             );
             const user = settings.adminUsername || 'admin';
-            const digest = amtDigestPassword(user, realm!, secret.value);
-            // The HA1 opens the device as well as the password does: never in an event or a log.
-            redactor.add(digest.base64, digest.hex);
-            await s1.setAdminPassword(user, digest.base64);
+            await s1.setAdminPassword(user, digestOf(user, secret.value));
             return { secretId: secret.id, username: user };
           },
           redo,
@@ -778,11 +785,6 @@ export function createJobRunner(opts: FlowOptions): JobRunner {
       // ---- A.8: stage 2 (WS-Man)
       const s2 = dev.stage2;
       await step('stage2.acl', async () => {
-        const digestOf = (username: string, password: string): string => {
-          const d = amtDigestPassword(username, realm!, password);
-          redactor.add(d.base64, d.hex);
-          return d.base64;
-        };
         const entries = settings.userAcls.map((u) => ({
           ...(u.username !== undefined ? { username: u.username } : {}),
           ...(u.username !== undefined && u.password !== undefined
