@@ -13,6 +13,7 @@ import {
   type DeepPartial,
   LOG_LEVELS,
   type LogLevelSetting,
+  logLevelFrom,
   resolveApiToken,
   resolveConfig,
   type ServiceConfig,
@@ -963,12 +964,7 @@ program
 
 /** The log level from `--log-level` or OOBKIT_LOG_LEVEL, for commands that run a service without `configFor` (demo). */
 function logLevelOf(g: GlobalOptions): LogLevelSetting | undefined {
-  const v = g.logLevel ?? process.env.OOBKIT_LOG_LEVEL;
-  if (v === undefined || v === '') return undefined;
-  if (!(LOG_LEVELS as readonly string[]).includes(v)) {
-    throw new ConfigError(`OOBKIT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`, 'logLevel');
-  }
-  return v as LogLevelSetting;
+  return logLevelFrom(g.logLevel, process.env);
 }
 
 /**

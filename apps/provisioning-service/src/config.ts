@@ -309,6 +309,15 @@ function port(v: unknown, setting: string): number {
   return range(v, setting, CONFIG_LIMITS.port.min, CONFIG_LIMITS.port.max);
 }
 
+/**
+ * The log level `override` or `OOBKIT_LOG_LEVEL` sets, checked as `resolveConfig` checks it;
+ * undefined when neither does (for a caller with its own default, as the demo).
+ */
+export function logLevelFrom(override: unknown, env: NodeJS.ProcessEnv): LogLevelSetting | undefined {
+  const v = override ?? (env.OOBKIT_LOG_LEVEL === '' ? undefined : env.OOBKIT_LOG_LEVEL);
+  return v === undefined ? undefined : level(v);
+}
+
 function level(v: unknown): LogLevelSetting {
   if (!LOG_LEVELS.includes(v as LogLevelSetting)) {
     throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}`, 'logLevel');
